@@ -1,0 +1,66 @@
+# Everything a fresh machine needs, idempotently. Two commands matter:
+#   make run    the main job (local lakehouse smoke run)
+#   make test   lint + unit tests + integration tests (Spark classic and Spark Connect)
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+UV_VERSION := 0.13.9
+JARS := .cache/jars
+PYTEST_FLAGS ?=
+
+.PHONY: setup venv jars run smoke doctor test lint unit integration integration-classic integration-connect bench clean
+
+setup: venv jars
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install -q "uv==$(UV_VERSION)"
+	$(PY) -m uv pip install --python $(PY) -q -e '.[dev]'
+	@touch $@
+
+jars: $(JARS)/.fetched
+
+# Delta's Python wheel has no JARs: fetch the matching delta-spark_2.13 and
+# delta-storage with Maven (Spark's own Ivy download may not get through).
+$(JARS)/.fetched: tools/delta-jars/pom.xml
+	@mkdir -p $(JARS)
+	mvn -q -B -f tools/delta-jars/pom.xml dependency:copy-dependencies \
+	  -DincludeScope=runtime -DexcludeGroupIds=org.scala-lang,org.antlr \
+	  -DoutputDirectory=$(CURDIR)/$(JARS)
+	@touch $@
+
+run: setup
+	$(VENV)/bin/dbx-ops smoke
+
+smoke: run
+
+doctor: setup
+	$(VENV)/bin/dbx-ops doctor
+
+lint: venv
+	$(VENV)/bin/ruff check dbx_ops tests benchmarks
+	$(VENV)/bin/ruff format --check dbx_ops tests benchmarks
+	$(VENV)/bin/mypy
+
+unit: venv
+	$(PY) -m pytest tests/unit -q $(PYTEST_FLAGS) || [ $$? -eq 5 ]
+
+integration-classic: setup
+	DBX_OPS_SPARK=classic $(PY) -m pytest tests/integration -q $(PYTEST_FLAGS) || [ $$? -eq 5 ]
+
+# The Spark-backed tests again, through a local Spark Connect session.
+integration-connect: setup
+	DBX_OPS_SPARK=connect $(PY) -m pytest tests/integration -q -m spark $(PYTEST_FLAGS) || [ $$? -eq 5 ]
+
+integration: integration-classic integration-connect
+
+test: setup lint unit integration
+
+bench: setup
+	$(PY) benchmarks/run_all.py
+
+clean:
+	rm -rf .dbx_ops .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,298 @@
+"""Where am I running, and the Spark session and workspace client that go with it.
+
+Inside Databricks (``DATABRICKS_RUNTIME_VERSION`` is set) the active session
+and the workspace's own credentials are used. Elsewhere :func:`get_spark`
+builds a local Delta-enabled session whose warehouse and Hive metastore live
+under the state folder (``DBX_OPS_HOME``, default ``.dbx_ops`` in the working
+directory), so catalog tables created by one process are there in the next.
+
+``DBX_OPS_SPARK=connect`` gives a local Spark Connect session instead of a
+classic one: the kind of session Databricks serverless and shared clusters
+hand to notebooks (no ``sparkContext``, no ``_jvm``).
+
+Nothing here does I/O at import time; pyspark is imported lazily.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import subprocess
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from dbx_ops.errors import EnvironmentSetupError, InvalidInputError
+
+if TYPE_CHECKING:
+    from databricks.sdk import WorkspaceClient
+    from pyspark.sql import SparkSession
+
+logger = logging.getLogger(__name__)
+
+#: The repository root when dbx_ops runs from a checkout (editable install).
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+DELTA_EXTENSION = "io.delta.sql.DeltaSparkSessionExtension"
+DELTA_CATALOG = "org.apache.spark.sql.delta.catalog.DeltaCatalog"
+SPARK_MODES = ("classic", "connect")
+JARS_COMMAND = "make jars"
+
+
+def _env(env: Mapping[str, str] | None) -> Mapping[str, str]:
+    return os.environ if env is None else env
+
+
+def is_databricks(env: Mapping[str, str] | None = None) -> bool:
+    """True when running on a Databricks cluster or serverless compute.
+
+    Args:
+        env: the environment to read; ``os.environ`` when None.
+    """
+    return bool(_env(env).get("DATABRICKS_RUNTIME_VERSION"))
+
+
+def runtime_version(env: Mapping[str, str] | None = None) -> str | None:
+    """The Databricks Runtime version (``15.4``), or None when local."""
+    return _env(env).get("DATABRICKS_RUNTIME_VERSION") or None
+
+
+def state_home(env: Mapping[str, str] | None = None) -> Path:
+    """The folder holding local state: warehouse, metastore, caches.
+
+    ``DBX_OPS_HOME`` when set, else ``.dbx_ops`` in the working directory.
+    """
+    raw = _env(env).get("DBX_OPS_HOME")
+    return Path(raw).expanduser().resolve() if raw else (Path.cwd() / ".dbx_ops").resolve()
+
+
+def spark_mode(env: Mapping[str, str] | None = None) -> str:
+    """``classic`` or ``connect``, from ``DBX_OPS_SPARK`` (default classic)."""
+    mode = (_env(env).get("DBX_OPS_SPARK") or "classic").strip().lower()
+    if mode not in SPARK_MODES:
+        raise InvalidInputError(f"DBX_OPS_SPARK={mode!r} is not one of {', '.join(SPARK_MODES)}.")
+    return mode
+
+
+def jars_dir(env: Mapping[str, str] | None = None) -> Path:
+    """Where the Delta JARs are cached: ``DBX_OPS_JARS`` or ``.cache/jars`` in the project."""
+    raw = _env(env).get("DBX_OPS_JARS")
+    return Path(raw).expanduser().resolve() if raw else PROJECT_ROOT / ".cache" / "jars"
+
+
+def delta_jars(env: Mapping[str, str] | None = None) -> list[Path]:
+    """The cached Delta JARs, checked to be present.
+
+    Raises:
+        EnvironmentSetupError: when the JARs have not been fetched yet.
+    """
+    folder = jars_dir(env)
+    jars = sorted(folder.glob("*.jar")) if folder.is_dir() else []
+    if not any(j.name.startswith("delta-spark_") for j in jars) or not any(
+        j.name.startswith("delta-storage-") for j in jars
+    ):
+        raise EnvironmentSetupError(
+            f"The Delta Lake JARs are missing from {folder}; run `{JARS_COMMAND}` in the project folder "
+            "(or set DBX_OPS_JARS to a folder holding delta-spark_2.13 and delta-storage)."
+        )
+    return jars
+
+
+@dataclass(frozen=True)
+class LocalSparkConfig:
+    """Settings of the local session.
+
+    Attributes:
+        home: the state folder.
+        jars: JARs handed to Spark with ``spark.jars``.
+        shuffle_partitions: ``spark.sql.shuffle.partitions`` (small: the machine has 2 cores).
+        master: the local master URL.
+        app_name: Spark application name.
+    """
+
+    home: Path
+    jars: tuple[Path, ...]
+    shuffle_partitions: int = 4
+    master: str = "local[2]"
+    app_name: str = "dbx-ops"
+
+    def conf(self) -> dict[str, str]:
+        """The Spark configuration for a local Delta-enabled session."""
+        warehouse = self.home / "warehouse"
+        metastore = self.home / "metastore_db"
+        log4j = self.home / "log4j2.properties"
+        java_opts = f"-Dderby.system.home={self.home} -Dlog4j2.configurationFile=file:{log4j}"
+        return {
+            "spark.jars": ",".join(str(j) for j in self.jars),
+            "spark.sql.extensions": DELTA_EXTENSION,
+            "spark.sql.catalog.spark_catalog": DELTA_CATALOG,
+            "spark.sql.catalogImplementation": "hive",
+            "spark.sql.warehouse.dir": str(warehouse),
+            "spark.hadoop.javax.jdo.option.ConnectionURL": (
+                f"jdbc:derby:;databaseName={metastore};create=true"
+            ),
+            "spark.hadoop.datanucleus.schema.autoCreateAll": "true",
+            "spark.hadoop.hive.metastore.schema.verification": "false",
+            "spark.sql.shuffle.partitions": str(self.shuffle_partitions),
+            "spark.default.parallelism": str(self.shuffle_partitions),
+            "spark.ui.enabled": "false",
+            "spark.ui.showConsoleProgress": "false",
+            "spark.sql.session.timeZone": "UTC",
+            "spark.driver.memory": "2g",
+            "spark.driver.extraJavaOptions": java_opts,
+            "spark.databricks.delta.snapshotPartitions": "2",
+            "spark.sql.sources.parallelPartitionDiscovery.parallelism": "2",
+        }
+
+
+_LOG4J = """\
+rootLogger.level = error
+rootLogger.appenderRef.stderr.ref = console
+appender.console.type = Console
+appender.console.name = console
+appender.console.target = SYSTEM_ERR
+appender.console.layout.type = PatternLayout
+appender.console.layout.pattern = %d{HH:mm:ss} %p %c{1}: %m%n
+logger.hive.name = org.apache.hadoop.hive
+logger.hive.level = error
+logger.datanucleus.name = DataNucleus
+logger.datanucleus.level = error
+"""
+
+
+def local_spark_config(env: Mapping[str, str] | None = None) -> LocalSparkConfig:
+    """The local session's settings for this environment (checks the JARs are there)."""
+    return LocalSparkConfig(home=state_home(env), jars=tuple(delta_jars(env)))
+
+
+def _prepare_home(home: Path) -> None:
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "warehouse").mkdir(exist_ok=True)
+    log4j = home / "log4j2.properties"
+    if not log4j.exists() or log4j.read_text() != _LOG4J:
+        log4j.write_text(_LOG4J)
+
+
+def _check_java() -> None:
+    java_home = os.environ.get("JAVA_HOME")
+    java = Path(java_home) / "bin" / "java" if java_home else shutil.which("java")
+    if not java or not Path(java).exists():
+        raise EnvironmentSetupError("Java 17 is needed for local Spark; install it or set JAVA_HOME.")
+
+
+def get_spark(env: Mapping[str, str] | None = None, mode: str | None = None) -> SparkSession:
+    """The Spark session to use.
+
+    Inside Databricks: the active session. Elsewhere: a local Delta-enabled
+    session (classic, or Spark Connect with ``mode="connect"`` or
+    ``DBX_OPS_SPARK=connect``), created once per process and reused.
+
+    Args:
+        env: the environment to read; ``os.environ`` when None.
+        mode: ``classic`` or ``connect``; overrides ``DBX_OPS_SPARK``.
+
+    Returns:
+        A SparkSession (classic or Connect).
+
+    Raises:
+        EnvironmentSetupError: when Java or the Delta JARs are missing.
+    """
+    from pyspark.sql import SparkSession
+
+    environ = _env(env)
+    if is_databricks(environ):
+        active = SparkSession.getActiveSession()
+        return active if active is not None else SparkSession.builder.getOrCreate()
+
+    chosen = spark_mode({"DBX_OPS_SPARK": mode} if mode else environ)
+    cfg = local_spark_config(environ)
+    if chosen == "classic":
+        active = SparkSession.getActiveSession()
+        if active is not None:
+            return active
+    _check_java()
+    _prepare_home(cfg.home)
+    builder: Any = SparkSession.builder.appName(cfg.app_name)
+    builder = builder.remote(cfg.master) if chosen == "connect" else builder.master(cfg.master)
+    for key, value in cfg.conf().items():
+        builder = builder.config(key, value)
+    if chosen == "classic":
+        builder = builder.enableHiveSupport()
+    logger.info("starting local %s Spark session, state in %s", chosen, cfg.home)
+    with warnings.catch_warnings():
+        # A Connect client re-sends static settings the local server already
+        # started with, and pyspark warns once per setting; they did apply.
+        warnings.filterwarnings("ignore", message="Failed to set", category=UserWarning)
+        spark = builder.getOrCreate()
+    if chosen == "classic":
+        spark.sparkContext.setLogLevel("ERROR")
+    return spark
+
+
+def is_connect(spark: Any) -> bool:
+    """True when ``spark`` is a Spark Connect session."""
+    return type(spark).__module__.startswith("pyspark.sql.connect")
+
+
+def workspace_configured(env: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Whether workspace credentials are configured, without exposing any secret.
+
+    Returns:
+        ``{"configured": bool, "host": str | None, "auth": str | None}``.
+    """
+    environ = _env(env)
+    if is_databricks(environ):
+        return {"configured": True, "host": environ.get("DATABRICKS_HOST"), "auth": "runtime"}
+    host = environ.get("DATABRICKS_HOST")
+    auth = None
+    if environ.get("DATABRICKS_TOKEN"):
+        auth = "pat"
+    elif environ.get("DATABRICKS_CLIENT_ID") and environ.get("DATABRICKS_CLIENT_SECRET"):
+        auth = "oauth-m2m"
+    elif environ.get("DATABRICKS_CONFIG_PROFILE") or (Path.home() / ".databrickscfg").exists():
+        auth = "profile"
+    return {"configured": bool(host and auth) or auth == "profile", "host": host, "auth": auth}
+
+
+def workspace_client(env: Mapping[str, str] | None = None, **kwargs: Any) -> WorkspaceClient:
+    """A WorkspaceClient: the workspace's own credentials inside Databricks, env/profile elsewhere.
+
+    Args:
+        env: environment to read ``DATABRICKS_HOST``/``DATABRICKS_TOKEN`` from; os.environ when None.
+        **kwargs: passed to ``WorkspaceClient`` (host, token, ...).
+    """
+    from databricks.sdk import WorkspaceClient
+
+    if env is not None and not kwargs:
+        if env.get("DATABRICKS_HOST"):
+            kwargs["host"] = env["DATABRICKS_HOST"]
+        if env.get("DATABRICKS_TOKEN"):
+            kwargs["token"] = env["DATABRICKS_TOKEN"]
+    return WorkspaceClient(**kwargs)
+
+
+def java_version() -> str | None:
+    """The ``java -version`` line, or None when Java is not found."""
+    java = shutil.which("java")
+    if not java:
+        return None
+    try:
+        out = subprocess.run([java, "-version"], capture_output=True, text=True, timeout=30, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    first = (out.stderr or out.stdout).strip().splitlines()
+    return first[0] if first else None
+
+
+def current_user(spark: Any) -> str | None:
+    """The current user as Spark sees it (``current_user()``), or the OS user locally."""
+    try:
+        row = spark.sql("SELECT current_user() AS u").first()
+        if row and row["u"]:
+            return str(row["u"])
+    except Exception:
+        logger.debug("current_user() not available", exc_info=True)
+    return os.environ.get("USER") or None

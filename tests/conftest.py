@@ -1,0 +1,54 @@
+"""Shared fixtures.
+
+``spark`` is one real local Delta-enabled session for the whole run, in the
+mode ``DBX_OPS_SPARK`` names (classic or connect), with its state folder in a
+temporary directory so tests never touch a developer's ``.dbx_ops``.
+Integration test modules that need it are marked ``spark`` automatically.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def state_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    home = tmp_path_factory.mktemp("dbx_ops_home")
+    os.environ["DBX_OPS_HOME"] = str(home)
+    return home
+
+
+@pytest.fixture(scope="session")
+def spark(state_home: Path) -> Iterator[object]:
+    from dbx_ops.runtime import get_spark
+
+    session = get_spark()
+    yield session
+    session.stop()
+
+
+@pytest.fixture
+def schema(spark: object) -> str:
+    """A fresh schema name for one test (created)."""
+    name = f"t_{uuid.uuid4().hex[:10]}"
+    spark.sql(f"CREATE SCHEMA {name}")  # type: ignore[attr-defined]
+    return name
+
+
+@pytest.fixture
+def table_path(tmp_path: Path) -> str:
+    """A fresh folder for a path table."""
+    return str(tmp_path / "tbl")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if "spark" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.spark)
