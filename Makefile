@@ -11,7 +11,7 @@ PYTEST_FLAGS ?=
 
 .PHONY: setup venv jars run smoke doctor test lint unit integration integration-classic integration-connect bench clean
 
-setup: venv jars
+setup: venv jars workspace
 
 venv: $(VENV)/.installed
 
@@ -31,6 +31,25 @@ $(JARS)/.fetched: tools/delta-jars/pom.xml
 	  -DincludeScope=runtime -DexcludeGroupIds=org.scala-lang,org.antlr \
 	  -DoutputDirectory=$(CURDIR)/$(JARS)
 	@touch $@
+
+# The local stand-in workspace (tools/workspace: the Databricks CLI's own
+# libs/testserver served on 127.0.0.1, plus the Jobs endpoints dbx_ops needs) and
+# the real `databricks` CLI from the same module version, both built with the
+# machine's Go from the module proxy into .cache/bin; rebuilt only when the
+# sources change.
+WORKSPACE_BIN := .cache/bin/dbx-workspace
+DATABRICKS_BIN := .cache/bin/databricks
+
+.PHONY: workspace
+workspace: $(WORKSPACE_BIN) $(DATABRICKS_BIN)
+
+$(WORKSPACE_BIN): tools/workspace/main.go tools/workspace/go.mod tools/workspace/go.sum
+	@mkdir -p $(@D)
+	cd tools/workspace && go build -o $(CURDIR)/$@ .
+
+$(DATABRICKS_BIN): tools/workspace/go.mod tools/workspace/go.sum
+	@mkdir -p $(@D)
+	cd tools/workspace && go build -o $(CURDIR)/$@ github.com/databricks/cli
 
 run: setup
 	$(VENV)/bin/dbx-ops smoke
