@@ -1,0 +1,673 @@
+"""Deploy a job definition with a direct, blue-green or canary strategy (seed 002).
+
+* **direct**: back up the live job, stop its active runs, ``jobs.reset`` it (or
+  create it when no job has the name).
+* **blue-green**: create ``<name>-green`` (schedule paused), run it as a smoke
+  test; on success rename the live job to ``<name>-blue-backup`` (paused, kept
+  for rollback) and green to ``<name>`` with the intended schedule; on failure
+  delete green: production is untouched.
+* **canary**: create ``<name>-canary`` (paused) with the new definition plus
+  the canary job parameters (a subset, e.g. ``dbx_ops_canary_percentage=10``),
+  run it once; on success cut over (a direct deployment of the new definition)
+  and delete the canary; on failure delete it: production is untouched.
+
+Before any change the definition is validated (notebook paths exist, secret
+scopes exist, cluster specs are sane, task references resolve) and the live
+one is backed up; every deployment writes a manifest (previous and new
+config, ids, steps) that doubles as the JSON report. ``dry_run`` validates and
+plans without changing anything.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from dbx_ops.errors import CheckFailedError, InvalidInputError, NotFoundError, WorkspaceError
+from dbx_ops.jobs.api import DEFAULT_RETRY, RetryPolicy, active_runs, call, find_jobs_by_name
+from dbx_ops.jobs.rollback import wait_for_run
+from dbx_ops.jobs.store import JobDefinitionStore, diff_settings, normalize_settings, pause_status, paused
+
+if TYPE_CHECKING:
+    from databricks.sdk import WorkspaceClient
+
+logger = logging.getLogger(__name__)
+
+STRATEGIES = ("direct", "blue-green", "canary")
+SECRET_REF = re.compile(r"\{\{\s*secrets/([^/}\s]+)/([^}\s]+)\s*\}\}")
+COMPUTE_KEYS = ("job_cluster_key", "existing_cluster_id", "new_cluster", "environment_key")
+TASK_TYPES = (
+    "notebook_task",
+    "spark_python_task",
+    "python_wheel_task",
+    "spark_jar_task",
+    "spark_submit_task",
+    "sql_task",
+    "dbt_task",
+    "pipeline_task",
+    "run_job_task",
+    "condition_task",
+    "for_each_task",
+    "clean_rooms_notebook_task",
+    "dashboard_task",
+    "power_bi_task",
+    "gen_ai_compute_task",
+)
+
+
+# -- loading and pure validation ------------------------------------------------------------
+
+
+def load_spec(source: str | Path | Mapping[str, Any]) -> dict[str, Any]:
+    """A job definition from a YAML/JSON file or a mapping, checked for shape.
+
+    The file may hold the settings directly or under ``settings``/``new_settings``.
+
+    Raises:
+        InvalidInputError: the file is missing, not YAML/JSON, or not a job definition.
+    """
+    if isinstance(source, Mapping):
+        data: Any = dict(source)
+        where = "the job definition"
+    else:
+        path = Path(source)
+        where = str(path)
+        if not path.is_file():
+            raise InvalidInputError(f"Job definition file {path} does not exist.")
+        import yaml
+
+        try:
+            data = yaml.safe_load(path.read_text())
+        except yaml.YAMLError as exc:
+            raise InvalidInputError(f"{path} is not valid YAML/JSON: {str(exc).splitlines()[0]}.") from exc
+    if isinstance(data, Mapping):
+        for key in ("settings", "new_settings"):
+            if isinstance(data.get(key), Mapping):
+                data = data[key]
+    if not isinstance(data, Mapping):
+        raise InvalidInputError(f"{where} must be a mapping of job settings (name, tasks, ...).")
+    problems = spec_problems(data)
+    if problems:
+        raise InvalidInputError(f"{where} is not a valid job definition: {'; '.join(problems)}.")
+    return json.loads(json.dumps(dict(data)))
+
+
+def spec_problems(spec: Mapping[str, Any]) -> list[str]:
+    """Structural problems of a job definition (pure): names, tasks, references, cycles, clusters."""
+    problems: list[str] = []
+    name = spec.get("name")
+    if not isinstance(name, str) or not name.strip():
+        problems.append("'name' must be a non-empty string")
+    tasks = spec.get("tasks")
+    if not isinstance(tasks, list) or not tasks:
+        problems.append("'tasks' must be a non-empty list")
+        return problems
+    cluster_keys = set()
+    for jc in spec.get("job_clusters") or []:
+        if not isinstance(jc, Mapping) or not jc.get("job_cluster_key"):
+            problems.append("every job_clusters entry needs a job_cluster_key")
+            continue
+        cluster_keys.add(jc["job_cluster_key"])
+        problems += [
+            f"job cluster {jc['job_cluster_key']!r}: {p}" for p in cluster_problems(jc.get("new_cluster"))
+        ]
+    keys: list[str] = []
+    for i, task in enumerate(tasks):
+        if not isinstance(task, Mapping):
+            problems.append(f"tasks[{i}] must be a mapping")
+            continue
+        key = task.get("task_key")
+        if not isinstance(key, str) or not key:
+            problems.append(f"tasks[{i}] needs a task_key")
+            continue
+        if key in keys:
+            problems.append(f"task_key {key!r} is used twice")
+        keys.append(key)
+        kinds = [t for t in TASK_TYPES if t in task]
+        if len(kinds) != 1:
+            problems.append(f"task {key!r} must have exactly one task type (has {kinds or 'none'})")
+        if "notebook_task" in task and not (task["notebook_task"] or {}).get("notebook_path"):
+            problems.append(f"task {key!r}: notebook_task.notebook_path is required")
+        jck = task.get("job_cluster_key")
+        if jck and jck not in cluster_keys:
+            problems.append(f"task {key!r} uses job_cluster_key {jck!r}, which job_clusters does not define")
+        if "new_cluster" in task:
+            problems += [f"task {key!r}: {p}" for p in cluster_problems(task["new_cluster"])]
+    deps = {
+        t["task_key"]: [d.get("task_key") for d in (t.get("depends_on") or []) if isinstance(d, Mapping)]
+        for t in tasks
+        if isinstance(t, Mapping) and isinstance(t.get("task_key"), str)
+    }
+    for key, ds in deps.items():
+        for d in ds:
+            if d not in deps:
+                problems.append(f"task {key!r} depends on {d!r}, which is not a task of this job")
+    cycle = _find_cycle(deps)
+    if cycle:
+        problems.append("tasks depend on each other in a cycle: " + " -> ".join(cycle))
+    timeout = spec.get("timeout_seconds")
+    if timeout is not None and (not isinstance(timeout, int) or timeout < 0):
+        problems.append("'timeout_seconds' must be a non-negative integer")
+    mcr = spec.get("max_concurrent_runs")
+    if mcr is not None and (not isinstance(mcr, int) or mcr < 1):
+        problems.append("'max_concurrent_runs' must be a positive integer")
+    return problems
+
+
+def _find_cycle(deps: Mapping[str, list[Any]]) -> list[str]:
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(node: str) -> list[str]:
+        state[node] = 1
+        stack.append(node)
+        for nxt in deps.get(node, []):
+            if nxt not in deps:
+                continue
+            if state.get(nxt) == 1:
+                return [*stack[stack.index(nxt) :], nxt]
+            if state.get(nxt) is None:
+                found = visit(nxt)
+                if found:
+                    return found
+        stack.pop()
+        state[node] = 2
+        return []
+
+    for n in sorted(deps):
+        if state.get(n) is None:
+            found = visit(n)
+            if found:
+                return found
+    return []
+
+
+def cluster_problems(cluster: Any) -> list[str]:
+    """Sanity problems of a ``new_cluster`` spec (pure)."""
+    if cluster is None:
+        return ["new_cluster is missing"]
+    if not isinstance(cluster, Mapping):
+        return ["new_cluster must be a mapping"]
+    out = []
+    if not cluster.get("spark_version"):
+        out.append("spark_version is required")
+    if not (cluster.get("node_type_id") or cluster.get("instance_pool_id") or cluster.get("policy_id")):
+        out.append("node_type_id (or instance_pool_id / policy_id) is required")
+    auto = cluster.get("autoscale")
+    workers = cluster.get("num_workers")
+    if isinstance(auto, Mapping):
+        lo, hi = auto.get("min_workers"), auto.get("max_workers")
+        if not isinstance(lo, int) or not isinstance(hi, int) or lo < 0 or hi < 1 or lo > hi:
+            out.append(f"autoscale needs 0 <= min_workers <= max_workers, max_workers >= 1 (got {lo}..{hi})")
+    elif workers is not None and (not isinstance(workers, int) or workers < 0):
+        out.append(f"num_workers must be a non-negative integer (got {workers!r})")
+    elif workers is None and not auto:
+        conf = cluster.get("spark_conf") or {}
+        if conf.get("spark.databricks.cluster.profile") != "singleNode":
+            out.append("num_workers or autoscale is required (or a singleNode profile)")
+    return out
+
+
+def notebook_paths(spec: Mapping[str, Any]) -> list[str]:
+    """Workspace notebook paths the job's tasks use (git-sourced ones excluded)."""
+    paths = []
+    for task in spec.get("tasks") or []:
+        nb = (task or {}).get("notebook_task") or {}
+        if nb.get("notebook_path") and nb.get("source", "WORKSPACE") != "GIT" and not spec.get("git_source"):
+            paths.append(str(nb["notebook_path"]))
+    return sorted(set(paths))
+
+
+def secret_scopes(spec: Mapping[str, Any]) -> list[str]:
+    """Secret scopes referenced as ``{{secrets/<scope>/<key>}}`` anywhere in the definition."""
+    return sorted({m.group(1) for m in SECRET_REF.finditer(json.dumps(spec))})
+
+
+# -- records ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Check:
+    """One pre-deployment check.
+
+    Attributes:
+        name: what was checked.
+        ok: whether it passed.
+        message: what was found.
+    """
+
+    name: str
+    ok: bool
+    message: str
+
+
+@dataclass(frozen=True)
+class DeployOptions:
+    """How a deployment runs.
+
+    Attributes:
+        strategy: ``direct``, ``blue-green`` or ``canary``.
+        environment: a label for the manifest (dev, staging, prod).
+        validate: run the pre-deployment checks (a failed one stops the deployment).
+        dry_run: validate and plan only.
+        canary_parameters: job parameters that make the canary run a subset.
+        smoke_timeout_s: how long to wait for a smoke/canary run.
+        poll_s: seconds between polls of that run.
+        manifest_dir: where manifests go (default ``<DBX_OPS_HOME>/jobs/deployments``).
+    """
+
+    strategy: str = "direct"
+    environment: str = "dev"
+    validate: bool = True
+    dry_run: bool = False
+    canary_parameters: Mapping[str, str] = field(default_factory=lambda: {"dbx_ops_canary_percentage": "10"})
+    smoke_timeout_s: float = 3600.0
+    poll_s: float = 10.0
+    manifest_dir: str | Path | None = None
+
+    def __post_init__(self) -> None:
+        if self.strategy not in STRATEGIES:
+            raise InvalidInputError(
+                f"Unknown strategy {self.strategy!r}: use one of {', '.join(STRATEGIES)}."
+            )
+
+
+@dataclass(frozen=True)
+class DeployResult:
+    """A deployment's manifest and report.
+
+    Attributes:
+        deployment_id: ``deploy-<UTC timestamp>``.
+        strategy: the strategy.
+        environment: the environment label.
+        job_name: the production job's name.
+        success: whether the new definition is live (False on a failed smoke/canary run).
+        dry_run: True when nothing was changed.
+        job_id: the production job after the deployment.
+        previous_job_id: the production job before it (blue-green: the backup).
+        previous_config: the production definition before.
+        new_config: the definition deployed.
+        backup_version: the backup of the previous definition.
+        checks: the pre-deployment checks.
+        steps: what was done.
+        test_run_id: the smoke (blue-green) or canary run.
+        test_run_result: its result.
+        error: why it failed.
+        manifest_path: where the manifest was written.
+        changes: field-level changes from previous to new.
+    """
+
+    deployment_id: str
+    strategy: str
+    environment: str
+    job_name: str
+    success: bool
+    dry_run: bool
+    job_id: int | None
+    previous_job_id: int | None
+    previous_config: dict[str, Any] | None
+    new_config: dict[str, Any]
+    backup_version: str | None
+    checks: list[Check]
+    steps: list[str]
+    test_run_id: int | None = None
+    test_run_result: str | None = None
+    error: str | None = None
+    manifest_path: str | None = None
+    changes: list[dict[str, Any]] = field(default_factory=list)
+    started_at: str = ""
+    finished_at: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly form (the manifest)."""
+        return {
+            "deployment_id": self.deployment_id,
+            "strategy": self.strategy,
+            "environment": self.environment,
+            "job_name": self.job_name,
+            "success": self.success,
+            "dry_run": self.dry_run,
+            "job_id": self.job_id,
+            "previous_job_id": self.previous_job_id,
+            "previous_config": self.previous_config,
+            "new_config": self.new_config,
+            "backup_version": self.backup_version,
+            "checks": [{"name": c.name, "ok": c.ok, "message": c.message} for c in self.checks],
+            "steps": self.steps,
+            "test_run_id": self.test_run_id,
+            "test_run_result": self.test_run_result,
+            "error": self.error,
+            "manifest_path": self.manifest_path,
+            "changes": self.changes,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+        }
+
+
+# -- the deployer ----------------------------------------------------------------------------
+
+
+class JobDeployer:
+    """Validates and deploys job definitions.
+
+    Args:
+        ws: the workspace client.
+        store: the definition store (the live definition is backed up there first).
+        retry: retry policy for workspace calls.
+        sleep: the sleep function used while waiting for runs.
+        clock: returns now (UTC).
+    """
+
+    def __init__(
+        self,
+        ws: WorkspaceClient,
+        store: JobDefinitionStore,
+        retry: RetryPolicy = DEFAULT_RETRY,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        self.ws = ws
+        self.store = store
+        self.retry = retry
+        self.sleep = sleep
+        self._clock = clock or (lambda: datetime.now(UTC))
+
+    def validate(self, spec: Mapping[str, Any]) -> list[Check]:
+        """Pre-deployment checks: structure, notebook paths and secret scopes in the workspace."""
+        checks = [Check("definition", False, p) for p in spec_problems(spec)]
+        if not checks:
+            checks.append(
+                Check("definition", True, f"{len(spec.get('tasks') or [])} task(s), references resolve")
+            )
+        for path in notebook_paths(spec):
+            try:
+                info = call(
+                    f"look up notebook {path}", self.ws.workspace.get_status, retry=self.retry, path=path
+                )
+                kind = getattr(getattr(info, "object_type", None), "value", None)
+                ok = kind in (None, "NOTEBOOK", "FILE")
+                checks.append(
+                    Check("notebook", ok, f"{path} exists" if ok else f"{path} is a {kind}, not a notebook")
+                )
+            except NotFoundError:
+                checks.append(Check("notebook", False, f"{path} does not exist in the workspace"))
+        wanted = secret_scopes(spec)
+        if wanted:
+            have = {
+                s.name
+                for s in call(
+                    "list secret scopes", lambda: list(self.ws.secrets.list_scopes()), retry=self.retry
+                )
+            }
+            for scope in wanted:
+                ok = scope in have
+                checks.append(
+                    Check("secret_scope", ok, f"scope {scope!r} " + ("exists" if ok else "does not exist"))
+                )
+        return checks
+
+    def deploy(
+        self, source: str | Path | Mapping[str, Any], options: DeployOptions = DeployOptions()
+    ) -> DeployResult:
+        """Validate, back up and deploy a job definition with the chosen strategy.
+
+        Returns:
+            The manifest (also written to the manifest folder unless a dry run).
+
+        Raises:
+            InvalidInputError: the definition is malformed.
+            CheckFailedError: a pre-deployment check failed (nothing was changed).
+            WorkspaceError: the workspace refused or kept failing a request.
+        """
+        spec = load_spec(source)
+        started = self._clock()
+        deployment_id = f"deploy-{started.strftime('%Y%m%d-%H%M%S-%f')}"
+        name = str(spec["name"])
+        checks = self.validate(spec) if options.validate else []
+        failed = [c for c in checks if not c.ok]
+        existing = find_jobs_by_name(self.ws, name, self.retry)
+        if len(existing) > 1:
+            raise InvalidInputError(
+                f"{len(existing)} jobs are named {name!r}: rename or delete the extra ones before deploying."
+            )
+        current_id = int(existing[0].job_id or 0) if existing else None
+        previous = self.store.live(current_id)[2] if current_id else None
+        changes = [
+            {"path": c.path, "kind": c.kind, "previous": c.before, "new": c.after}
+            for c in diff_settings(previous or {}, spec)
+        ]
+        base = dict(
+            deployment_id=deployment_id,
+            strategy=options.strategy,
+            environment=options.environment,
+            job_name=name,
+            previous_job_id=current_id,
+            previous_config=previous,
+            new_config=normalize_settings(spec),
+            checks=checks,
+            changes=changes,
+            started_at=started.isoformat(),
+        )
+        if failed:
+            raise CheckFailedError(
+                f"Pre-deployment validation of {name!r} failed ({'; '.join(c.message for c in failed)}); "
+                "nothing was changed."
+            )
+        if options.dry_run:
+            return DeployResult(
+                success=True,
+                dry_run=True,
+                job_id=current_id,
+                backup_version=None,
+                steps=self._plan(options, current_id, name),
+                finished_at=self._clock().isoformat(),
+                **base,  # type: ignore[arg-type]
+            )
+        steps: list[str] = []
+        backup_version = None
+        if current_id:
+            backup = self.store.save(current_id, previous or {})
+            backup_version = backup.version
+            steps.append(f"backed up job {current_id} as {backup.version}")
+        strategy = {"direct": self._direct, "blue-green": self._blue_green, "canary": self._canary}[
+            options.strategy
+        ]
+        outcome = strategy(spec, current_id, options, steps)
+        result = DeployResult(
+            dry_run=False,
+            backup_version=backup_version,
+            steps=steps,
+            finished_at=self._clock().isoformat(),
+            **outcome,
+            **base,  # type: ignore[arg-type]
+        )
+        return self._write_manifest(result, options)
+
+    # -- plans and strategies --------------------------------------------------------------------
+
+    def _plan(self, options: DeployOptions, current_id: int | None, name: str) -> list[str]:
+        backup = [f"back up job {current_id}"] if current_id else []
+        if options.strategy == "direct":
+            if current_id:
+                return [*backup, f"cancel active runs of job {current_id}", f"jobs.reset job {current_id}"]
+            return [f"create job {name!r}"]
+        if options.strategy == "blue-green":
+            return [
+                *backup,
+                f"create {name + '-green'!r} (schedule paused) and run it as a smoke test",
+                f"on success: rename job {current_id} to {name + '-blue-backup'!r} (paused), "
+                f"green to {name!r}"
+                if current_id
+                else f"on success: rename green to {name!r}",
+                "on failure: delete green (production untouched)",
+            ]
+        params = ", ".join(f"{k}={v}" for k, v in options.canary_parameters.items())
+        return [
+            *backup,
+            f"create {name + '-canary'!r} (paused) and run it once with {params}",
+            "on success: cut over (direct deployment) and delete the canary",
+            "on failure: delete the canary (production untouched)",
+        ]
+
+    def _create(self, settings: Mapping[str, Any]) -> int:
+        from databricks.sdk.service.jobs import JobSettings
+
+        typed = JobSettings.from_dict(dict(settings))
+        kwargs = {k: v for k, v in vars(typed).items() if v is not None}
+        name = str(settings.get("name"))
+        try:
+            created = call(
+                f"create job {name!r}", self.ws.jobs.create, retry=RetryPolicy(attempts=1), **kwargs
+            )
+            return int(created.job_id or 0)
+        except WorkspaceError:
+            # A create that failed in flight may still have happened: never create twice.
+            found = find_jobs_by_name(self.ws, name, self.retry)
+            if found:
+                return int(found[0].job_id or 0)
+            created = call(f"create job {name!r}", self.ws.jobs.create, retry=self.retry, **kwargs)
+            return int(created.job_id or 0)
+
+    def _delete(self, job_id: int) -> None:
+        try:
+            call(f"delete job {job_id}", self.ws.jobs.delete, retry=self.retry, job_id=job_id)
+        except NotFoundError:
+            logger.info("job %s was already deleted", job_id)
+
+    def _rename(self, job_id: int, name: str, settings: Mapping[str, Any] | None = None) -> None:
+        from databricks.sdk.service.jobs import JobSettings
+
+        update: dict[str, Any] = {"name": name}
+        for key, value in (settings or {}).items():
+            update[key] = value
+        call(
+            f"rename job {job_id}",
+            self.ws.jobs.update,
+            retry=self.retry,
+            job_id=job_id,
+            new_settings=JobSettings.from_dict(update),
+        )
+
+    def _run(self, job_id: int, params: Mapping[str, str] | None, options: DeployOptions) -> tuple[int, str]:
+        waiter = call(
+            f"run job {job_id}",
+            self.ws.jobs.run_now,
+            retry=self.retry,
+            job_id=job_id,
+            job_parameters=dict(params) if params else None,
+        )
+        run_id = int(getattr(waiter.response, "run_id", 0) or 0)
+        return run_id, wait_for_run(
+            self.ws, run_id, options.smoke_timeout_s, options.poll_s, self.retry, self.sleep
+        )
+
+    def _direct(
+        self, spec: Mapping[str, Any], current_id: int | None, options: DeployOptions, steps: list[str]
+    ) -> dict[str, Any]:
+        from dbx_ops.jobs.store import apply_settings
+
+        if current_id is None:
+            job_id = self._create(spec)
+            steps.append(f"created job {job_id}")
+            return {"success": True, "job_id": job_id}
+        for run_id in active_runs(self.ws, current_id, self.retry):
+            call(f"cancel run {run_id}", self.ws.jobs.cancel_run, retry=self.retry, run_id=run_id)
+            steps.append(f"cancelled run {run_id}")
+        apply_settings(self.ws, current_id, spec, retry=self.retry)
+        steps.append(f"reset job {current_id} to the new definition")
+        return {"success": True, "job_id": current_id}
+
+    def _blue_green(
+        self, spec: Mapping[str, Any], current_id: int | None, options: DeployOptions, steps: list[str]
+    ) -> dict[str, Any]:
+        name = str(spec["name"])
+        green_name = f"{name}-green"
+        for stale in find_jobs_by_name(self.ws, green_name, self.retry):
+            self._delete(int(stale.job_id or 0))
+            steps.append(f"deleted a stale green job {stale.job_id}")
+        green_id = self._create({**paused(spec), "name": green_name})
+        steps.append(f"created green job {green_id} (schedule paused)")
+        run_id, result = self._run(green_id, None, options)
+        steps.append(f"smoke run {run_id} ended {result}")
+        if result != "SUCCESS":
+            self._delete(green_id)
+            steps.append(f"deleted green job {green_id}; production untouched")
+            return {
+                "success": False,
+                "job_id": current_id,
+                "test_run_id": run_id,
+                "test_run_result": result,
+                "error": f"smoke run {run_id} on {green_name!r} ended {result}",
+            }
+        if current_id is not None:
+            live = self.store.live(current_id)[2]
+            blue_pause = {k: {**live[k], "pause_status": "PAUSED"} for k in pause_status(live)}
+            self._rename(current_id, f"{name}-blue-backup", blue_pause)
+            steps.append(f"renamed job {current_id} to {name + '-blue-backup'!r} (schedule paused)")
+        restore = {k: spec[k] for k in pause_status(spec)}
+        self._rename(green_id, name, restore)
+        steps.append(f"renamed green job {green_id} to {name!r} with the intended schedule")
+        return {"success": True, "job_id": green_id, "test_run_id": run_id, "test_run_result": result}
+
+    def _canary(
+        self, spec: Mapping[str, Any], current_id: int | None, options: DeployOptions, steps: list[str]
+    ) -> dict[str, Any]:
+        name = str(spec["name"])
+        canary_name = f"{name}-canary"
+        for stale in find_jobs_by_name(self.ws, canary_name, self.retry):
+            self._delete(int(stale.job_id or 0))
+            steps.append(f"deleted a stale canary job {stale.job_id}")
+        params = [dict(p) for p in spec.get("parameters") or []]
+        defined = {p.get("name") for p in params}
+        for k in options.canary_parameters:
+            if k not in defined:
+                params.append({"name": k, "default": ""})
+        canary_id = self._create({**paused(spec), "name": canary_name, "parameters": params})
+        steps.append(f"created canary job {canary_id} (schedule paused)")
+        run_id, result = self._run(canary_id, options.canary_parameters, options)
+        steps.append(f"canary run {run_id} with {dict(options.canary_parameters)} ended {result}")
+        self._delete(canary_id)
+        steps.append(f"deleted canary job {canary_id}")
+        if result != "SUCCESS":
+            steps.append("production untouched")
+            return {
+                "success": False,
+                "job_id": current_id,
+                "test_run_id": run_id,
+                "test_run_result": result,
+                "error": f"canary run {run_id} ended {result}",
+            }
+        out = self._direct(spec, current_id, options, steps)
+        return {**out, "test_run_id": run_id, "test_run_result": result}
+
+    def _write_manifest(self, result: DeployResult, options: DeployOptions) -> DeployResult:
+        from dataclasses import replace
+
+        from dbx_ops.runtime import state_home
+
+        folder = Path(options.manifest_dir) if options.manifest_dir else state_home() / "jobs" / "deployments"
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{result.deployment_id}.json"
+        result = replace(result, manifest_path=str(path))
+        path.write_text(json.dumps(result.to_dict(), indent=2, sort_keys=True, default=str) + "\n")
+        logger.info("deployment manifest written to %s", path)
+        return result
+
+
+def load_manifest(path: str | Path) -> dict[str, Any]:
+    """A deployment manifest written by :class:`JobDeployer`."""
+    p = Path(path)
+    try:
+        data = json.loads(p.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise InvalidInputError(f"Deployment manifest {p} cannot be read ({exc}).") from exc
+    if not isinstance(data, dict) or "deployment_id" not in data:
+        raise InvalidInputError(f"{p} is not a dbx-ops deployment manifest.")
+    return data
