@@ -88,7 +88,7 @@ def runtime_for(key: str, python: str | None = None) -> Runtime:
             f"{key!r} is not a runtime key; use the cluster's spark_version, e.g. 15.4.x-cpu-ml-scala2.12."
         )
     dbr = match.group("dbr")
-    py = python or _PYTHON_BY_DBR.get(dbr)
+    py = python or _PYTHON_BY_DBR.get(dbr) or ""
     if not py:
         raise InvalidInputError(
             f"The Python version of runtime {dbr} is not known; pass it (e.g. --python 3.12)."

@@ -194,10 +194,10 @@ def parse_conflicts(
         subjects = [match.group("subj")] if match.group("subj") else match.group("many").split()
         other = _parse(match.group("other")) if match.group("other") else None
         for raw in subjects:
-            subj = _parse(raw)
-            if subj is None:
+            subject = _parse(raw)
+            if subject is None:
                 continue
-            edge = (canonical(subj.name), raw, dep)
+            edge = (canonical(subject.name), raw, dep)
             edges.append(edge)
             if other is not None and canonical(other.name) == canonical(dep.name) and blocker(other):
                 blocked_needs.append(edge)

@@ -171,7 +171,10 @@ class LockResult:
     def to_markdown(self) -> str:
         """Markdown rendering (CI summaries)."""
         if self.ok:
-            return f"**{self.runtime}**: locked {len(self.pins)} packages (releases before {self.exclude_newer})."
+            return (
+                f"**{self.runtime}**: locked {len(self.pins)} packages "
+                f"(releases before {self.exclude_newer})."
+            )
         rows = [
             "| kind | addition | needs | runtime ships | newest that fits |",
             "|---|---|---|---|---|",
@@ -373,7 +376,8 @@ class Locker:
             f"# python: {rt.python}",
             f"# exclude-newer: {exclude_newer}",
             f"# hashes: {'yes' if hashes else 'no'}",
-            f"# inputs: {BASELINE_FILE} sha256:{baseline_sha[:16]}, {ADDITIONS_FILE} sha256:{additions_sha[:16]}",
+            f"# inputs: {BASELINE_FILE} sha256:{baseline_sha[:16]}, "
+            f"{ADDITIONS_FILE} sha256:{additions_sha[:16]}",
             "",
         ]
         return "\n".join(header) + body.lstrip("\n")

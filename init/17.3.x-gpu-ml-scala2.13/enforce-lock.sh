@@ -27,7 +27,12 @@ readonly PIP_OPTS=(--disable-pip-version-check --no-input)
 log() { printf '%s dbx-ops enforce-lock: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$*"; }
 fail() { log "FAILED: $*"; exit 1; }
 todo=""
-trap 'rc=$?; if [[ -n "$todo" ]]; then rm -f "$todo"; fi; if [[ $rc -ne 0 ]]; then log "exit $rc: the environment was NOT brought to the lock"; fi' EXIT
+on_exit() {
+  local rc=$?
+  if [[ -n "$todo" ]]; then rm -f "$todo"; fi
+  if [[ $rc -ne 0 ]]; then log "exit $rc: the environment was NOT brought to the lock"; fi
+}
+trap on_exit EXIT
 
 # PEP 503 name normalisation: lower case, runs of - _ . become one -.
 norm() {
@@ -49,10 +54,13 @@ version_ok() {
 
 runtime="${DATABRICKS_RUNTIME_VERSION:-}"
 if [[ "$runtime" != "$EXPECTED_RUNTIME" && "$runtime" != "$EXPECTED_RUNTIME."* ]]; then
-  fail "this lock is for Databricks Runtime $EXPECTED_RUNTIME (17.3.x-gpu-ml-scala2.13) but DATABRICKS_RUNTIME_VERSION is '${runtime:-unset}'; use the init script generated for this runtime."
+  fail "this lock is for Databricks Runtime $EXPECTED_RUNTIME (17.3.x-gpu-ml-scala2.13) but" \
+    "DATABRICKS_RUNTIME_VERSION is '${runtime:-unset}'; use the init script generated for this runtime."
 fi
 [[ -x "$PIP" ]] || fail "pip not found at $PIP (set DBX_OPS_PIP)."
-[[ "$REMOVE_STRAYS" == 0 || "$REMOVE_STRAYS" == 1 ]] || fail "DBX_OPS_REMOVE_STRAYS must be 0 or 1, not '$REMOVE_STRAYS'."
+if [[ "$REMOVE_STRAYS" != 0 && "$REMOVE_STRAYS" != 1 ]]; then
+  fail "DBX_OPS_REMOVE_STRAYS must be 0 or 1, not '$REMOVE_STRAYS'."
+fi
 log "runtime $runtime matches; enforcing 14 pinned packages with $PIP"
 
 # name==version per line, read from pip's own listing; anything else is skipped.
@@ -591,6 +599,7 @@ elif [[ "$REMOVE_STRAYS" == 1 ]]; then
   "$PIP" uninstall "${PIP_OPTS[@]}" -y "${strays[@]}" || fail "pip uninstall of the strays failed."
   log "stray packages removed"
 else
-  log "stray package(s) not in the baseline or the lock (left installed; DBX_OPS_REMOVE_STRAYS=1 removes them): ${strays[*]}"
+  log "stray package(s) not in the baseline or the lock, left installed" \
+    "(DBX_OPS_REMOVE_STRAYS=1 removes them): ${strays[*]}"
 fi
 log "done: the environment matches requirements/17.3.x-gpu-ml-scala2.13/requirements.txt"
