@@ -1,0 +1,455 @@
+"""Profiles of a table in one Spark aggregation pass.
+
+:class:`Profiler` builds every aggregate it needs — the row count, per column
+null counts, ``approx_count_distinct``, min / max, mean / stddev of numbers,
+histogram bin counts over bins taken from a reference (baseline) profile,
+counts of the reference's top categories — into ONE ``df.agg(...)``: one
+Spark query that returns one row, whatever the size of the table. No data
+row ever reaches the driver.
+
+When there is no reference yet (the first profile of a table, or a baseline
+that is not stored), the same pass also computes approximate deciles of every
+numeric column, and one more grouped query over the same data counts the
+values per decile bin and the frequencies of the low-cardinality columns
+(those whose approximate distinct count is at most ``max_categories``). Those
+bins and categories are what later profiles are counted over, so the two
+sides of a distribution comparison always use the same bins.
+
+A row count alone of a Delta table without a filter (``columns=[]``) is read
+from the Delta log: ``COUNT(*)`` on a Delta table is answered from metadata.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import re
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING, Any
+
+from dbx_ops.errors import InvalidInputError, NotFoundError
+from dbx_ops.names import TableName, parse_table_name, quote_identifier
+from dbx_ops.validation.model import Categories, ColumnProfile, Histogram, TableProfile, type_kind
+
+if TYPE_CHECKING:
+    from pyspark.sql import Column
+
+logger = logging.getLogger(__name__)
+
+_FORBIDDEN_FILTER = re.compile(r";|--|/\*|\*/|\bselect\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class ProfileOptions:
+    """How a profile is computed.
+
+    Attributes:
+        rsd: maximum relative standard deviation of ``approx_count_distinct`` (Spark's default 0.05).
+        bins: number of quantile bins for numeric histograms when no reference gives the edges.
+        top_k: most frequent values kept per low-cardinality column.
+        max_categories: a string/boolean column with at most this many distinct values gets top-k.
+        quantile_accuracy: ``percentile_approx`` accuracy for the bin edges.
+    """
+
+    rsd: float = 0.05
+    bins: int = 10
+    top_k: int = 20
+    max_categories: int = 100
+    quantile_accuracy: int = 10000
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.rsd <= 0.4:
+            raise InvalidInputError(f"rsd must be in (0, 0.4], got {self.rsd!r}.")
+        if not 2 <= self.bins <= 100:
+            raise InvalidInputError(f"bins must be between 2 and 100, got {self.bins!r}.")
+        if self.top_k < 1 or self.max_categories < 1:
+            raise InvalidInputError("top_k and max_categories must be at least 1.")
+
+
+@dataclass(frozen=True)
+class DataSource:
+    """What to profile: a DataFrame plus where it came from.
+
+    Attributes:
+        df: the (already filtered) DataFrame.
+        table_name: the table, None for a bare DataFrame.
+        delta_version: the Delta version read, when known.
+        filter: the ``where`` text applied, None for all rows.
+        label: how it was chosen (``current``, ``version:3``, ``snapshot:pre``, ...).
+        metadata_count: True when ``df.count()`` is answered from Delta metadata (no filter).
+    """
+
+    df: Any
+    table_name: str | None
+    delta_version: int | None
+    filter: str | None
+    label: str = "current"
+    metadata_count: bool = False
+
+
+def check_filter(expression: str) -> str:
+    """Validate a ``where`` expression given as SQL text before Spark parses it.
+
+    The text becomes one expression through ``F.expr`` on the DataFrame API
+    (never pasted into a SQL statement); statements, comments and subqueries
+    are refused.
+
+    Raises:
+        InvalidInputError: when the text is empty or holds ``;``, a comment or ``SELECT``.
+    """
+    if not isinstance(expression, str) or not expression.strip():
+        raise InvalidInputError("The filter expression is empty.")
+    if any(ord(ch) < 32 and ch not in "\t\n\r" for ch in expression):
+        raise InvalidInputError("The filter expression has control characters.")
+    found = _FORBIDDEN_FILTER.search(expression)
+    if found:
+        raise InvalidInputError(
+            f"The filter {expression!r} holds {found.group(0)!r}: give one boolean expression such as "
+            "\"date = current_date() - 1\", without ';', comments or subqueries."
+        )
+    return expression.strip()
+
+
+def _is_analysis_error(exc: Exception) -> bool:
+    names = {cls.__name__ for cls in type(exc).__mro__}
+    return bool(names & {"AnalysisException", "ParseException", "IllegalArgumentException"})
+
+
+class Profiler:
+    """Profiles tables and DataFrames in one aggregation pass each.
+
+    Args:
+        spark: a Spark session (classic or Connect).
+        options: profile settings.
+    """
+
+    def __init__(self, spark: Any, options: ProfileOptions | None = None) -> None:
+        self.spark = spark
+        self.options = options or ProfileOptions()
+
+    # -- sources ---------------------------------------------------------------------------
+
+    def delta_version(self, table: TableName) -> int | None:
+        """The latest Delta version of ``table``, or None when it is not a Delta table."""
+        try:
+            row = self.spark.sql(f"DESCRIBE HISTORY {table.sql} LIMIT 1").select("version").first()
+        except Exception as exc:
+            if _is_analysis_error(exc):
+                logger.debug("no Delta history for %s: %s", table, exc)
+                return None
+            raise
+        return int(row["version"]) if row is not None else None
+
+    def source(
+        self,
+        table_or_df: Any,
+        where: str | None = None,
+        version: int | None = None,
+        label: str = "current",
+    ) -> DataSource:
+        """Resolve a table name (optionally at a Delta version) or DataFrame, and apply ``where``.
+
+        Raises:
+            NotFoundError: when the table does not exist.
+            InvalidInputError: when the filter is not a valid boolean expression on the data.
+        """
+        if isinstance(table_or_df, str | TableName):
+            name = parse_table_name(table_or_df)
+            try:
+                reader = self.spark.read
+                if version is not None:
+                    reader = reader.option("versionAsOf", int(version))
+                df = reader.table(name.sql)
+                df.schema  # noqa: B018 - resolves the table now, so a missing one is reported here
+            except Exception as exc:
+                if _is_analysis_error(exc):
+                    at = f" at version {version}" if version is not None else ""
+                    raise NotFoundError(f"Table {name}{at} cannot be read: {_first_line(exc)}") from exc
+                raise
+            table_name: str | None = str(name)
+            delta_version = int(version) if version is not None else self.delta_version(name)
+        else:
+            if not hasattr(table_or_df, "agg") or not hasattr(table_or_df, "schema"):
+                raise InvalidInputError(
+                    f"Expected a table name or a Spark DataFrame, got {type(table_or_df).__name__}."
+                )
+            df, table_name, delta_version = table_or_df, None, None
+        text = None
+        if where is not None:
+            text = check_filter(where)
+            df = self._filtered(df, text)
+        metadata = table_name is not None and text is None and delta_version is not None
+        return DataSource(df, table_name, delta_version, text, label, metadata)
+
+    def _filtered(self, df: Any, text: str) -> Any:
+        from pyspark.sql import functions as F
+        from pyspark.sql.types import BooleanType
+
+        try:
+            filtered = df.where(F.expr(text))
+            probe = df.select(F.expr(text).alias("_f")).schema
+        except Exception as exc:
+            if _is_analysis_error(exc):
+                raise InvalidInputError(f"The filter {text!r} is not valid here: {_first_line(exc)}") from exc
+            raise
+        if not isinstance(probe.fields[0].dataType, BooleanType):
+            raise InvalidInputError(f"The filter {text!r} is not a true/false expression.")
+        return filtered
+
+    # -- profiling -------------------------------------------------------------------------
+
+    def profile(
+        self,
+        table_or_df: Any,
+        columns: Sequence[str] | None = None,
+        where: str | None = None,
+        reference: TableProfile | None = None,
+        distributions: bool = True,
+    ) -> TableProfile:
+        """Profile a table or DataFrame.
+
+        Args:
+            table_or_df: a table name (``schema.table``, ``delta.`/path```) or a DataFrame.
+            columns: columns to measure; None for all, ``[]`` for the row count only.
+            where: a boolean SQL expression selecting the rows (``date = current_date()``).
+            reference: a profile whose histogram edges and top categories are reused, so the
+                two can be compared bin by bin (a baseline).
+            distributions: compute histograms / top-k for columns the reference does not cover.
+
+        Returns:
+            The :class:`TableProfile`.
+        """
+        return self.profile_source(self.source(table_or_df, where), columns, reference, distributions)
+
+    def profile_source(
+        self,
+        src: DataSource,
+        columns: Sequence[str] | None = None,
+        reference: TableProfile | None = None,
+        distributions: bool = True,
+    ) -> TableProfile:
+        """Profile an already resolved :class:`DataSource` (see :meth:`profile`)."""
+        from pyspark.sql import functions as F
+
+        schema = tuple((f.name, f.dataType.simpleString()) for f in src.df.schema.fields)
+        types = dict(schema)
+        if columns is None:
+            chosen = [n for n, _ in schema]
+        else:
+            missing = [c for c in columns if c not in types]
+            if missing:
+                raise InvalidInputError(
+                    f"Column(s) {', '.join(repr(c) for c in missing)} are not in "
+                    f"{src.table_name or 'the DataFrame'}; it has {', '.join(types)}."
+                )
+            chosen = list(dict.fromkeys(columns))
+        run_id = uuid.uuid4().hex
+        profiled_at = datetime.now(UTC)
+        if not chosen:
+            logger.info("row count of %s (%s)", src.table_name, "metadata" if src.metadata_count else "scan")
+            return TableProfile(
+                run_id, src.table_name, src.delta_version, src.filter, profiled_at,
+                int(src.df.count()), schema, {}, src.label,
+            )  # fmt: skip
+
+        exprs: list[Column] = [F.count(F.lit(1)).alias("__rows")]
+        plans: dict[str, dict[str, Any]] = {}
+        for i, name in enumerate(chosen):
+            plan = self._plan(i, name, types[name], reference, distributions)
+            plans[name] = plan
+            exprs += plan["exprs"]
+        logger.info("profiling %s: %d columns, %d aggregates in one pass", src.label, len(chosen), len(exprs))
+        row = src.df.agg(*exprs).first()
+        values = row.asDict() if row is not None else {}
+        rows = int(values.get("__rows") or 0)
+        cols = {name: self._column(name, types[name], plan, values, rows) for name, plan in plans.items()}
+        pending = {
+            name: plan
+            for name, plan in plans.items()
+            if plan.get("needs_distribution") and cols[name] is not None
+        }
+        if pending and rows:
+            cols.update(self._distributions(src.df, pending, cols))
+        return TableProfile(
+            run_id, src.table_name, src.delta_version, src.filter, profiled_at,
+            rows, schema, {n: c for n, c in cols.items()}, src.label,
+        )  # fmt: skip
+
+    def _plan(
+        self, i: int, name: str, dtype: str, reference: TableProfile | None, distributions: bool
+    ) -> dict[str, Any]:
+        from pyspark.sql import functions as F
+
+        col = F.col(quote_identifier(name))
+        kind = type_kind(dtype)
+        p = f"c{i}_"
+        exprs = [F.count_if(col.isNull()).alias(p + "nulls")]
+        plan: dict[str, Any] = {"prefix": p, "kind": kind, "exprs": exprs}
+        if kind == "other":
+            return plan
+        exprs.append(F.approx_count_distinct(col, self.options.rsd).alias(p + "distinct"))
+        ref = reference.column(name) if reference is not None else None
+        if kind == "numeric":
+            num = col.cast("double")
+            exprs += [
+                F.min(num).alias(p + "min"),
+                F.max(num).alias(p + "max"),
+                F.avg(num).alias(p + "mean"),
+                F.stddev(num).alias(p + "stddev"),
+            ]
+            if ref is not None and ref.histogram is not None:
+                edges = list(ref.histogram.edges)
+                plan["edges"] = edges
+                for b, cond in enumerate(_bin_conditions(num, edges)):
+                    exprs.append(F.count_if(cond).alias(f"{p}bin{b}"))
+            elif distributions and ref is None:
+                quantiles = [k / self.options.bins for k in range(1, self.options.bins)]
+                exprs.append(
+                    F.percentile_approx(num, quantiles, self.options.quantile_accuracy).alias(p + "quantiles")
+                )
+                plan["needs_distribution"] = True
+        elif kind == "categorical":
+            text = col.cast("string")
+            if ref is not None and ref.categories is not None:
+                keys = list(ref.categories.keys)
+                plan["keys"] = keys
+                for k, key in enumerate(keys):
+                    exprs.append(F.count_if(text == F.lit(key)).alias(f"{p}cat{k}"))
+            elif distributions and ref is None:
+                plan["needs_distribution"] = True
+        elif kind == "temporal":
+            exprs += [F.min(col).alias(p + "min"), F.max(col).alias(p + "max")]
+        return plan
+
+    def _column(
+        self, name: str, dtype: str, plan: dict[str, Any], v: dict[str, Any], rows: int
+    ) -> ColumnProfile:
+        p = plan["prefix"]
+        nulls = int(v.get(p + "nulls") or 0)
+        kind = plan["kind"]
+        base: dict[str, Any] = {"name": name, "dtype": dtype, "null_count": nulls}
+        if kind == "other":
+            return ColumnProfile(**base)
+        base["distinct"] = int(v.get(p + "distinct") or 0)
+        if kind == "numeric":
+            base.update(
+                min=_float(v.get(p + "min")),
+                max=_float(v.get(p + "max")),
+                mean=_float(v.get(p + "mean")),
+                stddev=_float(v.get(p + "stddev")),
+            )
+            if "edges" in plan:
+                bins = tuple(int(v.get(f"{p}bin{b}") or 0) for b in range(len(plan["edges"]) + 1))
+                base["histogram"] = Histogram(tuple(plan["edges"]), bins)
+            quantiles = v.get(p + "quantiles")
+            if quantiles:
+                plan["quantile_edges"] = sorted({float(q) for q in quantiles if q is not None})
+        elif kind == "categorical" and "keys" in plan:
+            counts = [(key, int(v.get(f"{p}cat{k}") or 0)) for k, key in enumerate(plan["keys"])]
+            other = rows - nulls - sum(n for _, n in counts)
+            base["categories"] = Categories(tuple(counts), max(other, 0))
+        elif kind == "temporal":
+            lo, hi = v.get(p + "min"), v.get(p + "max")
+            base.update(min=_iso(lo), max=_iso(hi), max_epoch=_epoch(hi))
+        return ColumnProfile(**base)
+
+    def _distributions(
+        self, df: Any, pending: dict[str, dict[str, Any]], cols: dict[str, ColumnProfile]
+    ) -> dict[str, ColumnProfile]:
+        """One grouped query: values per decile bin and frequencies of low-cardinality columns."""
+        from pyspark.sql import functions as F
+
+        entries = []
+        tagged: dict[int, str] = {}
+        for idx, (name, plan) in enumerate(pending.items()):
+            column = F.col(quote_identifier(name))
+            if plan["kind"] == "numeric":
+                edges = plan.get("quantile_edges")
+                if not edges:
+                    continue
+                key = _bucket(column.cast("double"), edges).cast("string")
+            else:
+                if (cols[name].distinct or 0) > self.options.max_categories:
+                    continue
+                key = column.cast("string")
+            tagged[idx] = name
+            entries.append(F.struct(F.lit(idx).alias("c"), key.alias("k")))
+        if not entries:
+            return {}
+        logger.info("counting bins and top values of %d columns in one grouped query", len(entries))
+        grouped = (
+            df.select(F.explode(F.array(*entries)).alias("e"))
+            .where(F.col("e.k").isNotNull())
+            .groupBy(F.col("e.c").alias("c"), F.col("e.k").alias("k"))
+            .count()
+        )
+        found: dict[int, list[tuple[str, int]]] = {}
+        for r in grouped.collect():  # at most max_categories + bins rows per column
+            found.setdefault(int(r["c"]), []).append((str(r["k"]), int(r["count"])))
+        out: dict[str, ColumnProfile] = {}
+        for idx, name in tagged.items():
+            plan, col = pending[name], cols[name]
+            pairs = found.get(idx, [])
+            if plan["kind"] == "numeric":
+                edges = plan["quantile_edges"]
+                bins = [0] * (len(edges) + 1)
+                for k, n in pairs:
+                    bins[int(k)] = n
+                out[name] = _replace(col, histogram=Histogram(tuple(edges), tuple(bins)))
+            else:
+                ranked = sorted(pairs, key=lambda kv: (-kv[1], kv[0]))
+                top = tuple(ranked[: self.options.top_k])
+                other = sum(n for _, n in ranked[self.options.top_k :])
+                out[name] = _replace(col, categories=Categories(top, other))
+        return out
+
+
+def _replace(col: ColumnProfile, **changes: Any) -> ColumnProfile:
+    import dataclasses
+
+    return dataclasses.replace(col, **changes)
+
+
+def _bin_conditions(num: Any, edges: list[float]) -> list[Any]:
+    from pyspark.sql import functions as F
+
+    conds = [num < F.lit(edges[0])]
+    conds += [(num >= F.lit(a)) & (num < F.lit(b)) for a, b in itertools.pairwise(edges)]
+    conds.append(num >= F.lit(edges[-1]))
+    return conds
+
+
+def _bucket(num: Any, edges: list[float]) -> Any:
+    from pyspark.sql import functions as F
+
+    expr = F.when(num.isNull(), F.lit(None))
+    for b, edge in enumerate(edges):
+        expr = expr.when(num < F.lit(edge), F.lit(b))
+    return expr.otherwise(F.lit(len(edges)))
+
+
+def _float(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def _iso(value: Any) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _epoch(value: Any) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        # pyspark hands timestamps back as naive local wall-clock time; timestamp() reads them so.
+        return value.timestamp()
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day, tzinfo=UTC).timestamp()
+    return None
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:300] if text else type(exc).__name__
