@@ -49,7 +49,9 @@ $(WORKSPACE_BIN): tools/workspace/main.go tools/workspace/go.mod tools/workspace
 
 $(DATABRICKS_BIN): tools/workspace/go.mod tools/workspace/go.sum
 	@mkdir -p $(@D)
-	cd tools/workspace && go build -o $(CURDIR)/$@ github.com/databricks/cli
+	cd tools/workspace && go build -o $(CURDIR)/$@ \
+	  -ldflags "-X github.com/databricks/cli/internal/build.buildVersion=$$(go list -m -f '{{.Version}}' github.com/databricks/cli | sed 's/^v//')" \
+	  github.com/databricks/cli
 
 run: setup
 	$(VENV)/bin/dbx-ops smoke

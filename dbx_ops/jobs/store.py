@@ -52,6 +52,18 @@ VOLATILE_FIELDS = frozenset(
     }
 )
 
+# Values the Jobs API fills in when a definition leaves them out: dropped so that a definition
+# file and the same job read back from the workspace normalise to the same backup.
+SERVER_DEFAULTS = {
+    "run_if": "ALL_SUCCESS",
+    "timeout_seconds": 0,
+    "format": "MULTI_TASK",
+    "source": "WORKSPACE",
+    "max_concurrent_runs": 1,
+    "enable_elastic_disk": False,
+    "no_alert_for_skipped_runs": False,
+}
+
 # List fields and the key that identifies their entries (their order carries no meaning).
 KEYED_LISTS = {
     "tasks": "task_key",
@@ -66,7 +78,9 @@ def _prune(value: Any, key: str | None = None) -> Any:
     if isinstance(value, Mapping):
         out = {}
         for k, v in value.items():
-            if k in VOLATILE_FIELDS:
+            if k in VOLATILE_FIELDS or (
+                k in SERVER_DEFAULTS and v == SERVER_DEFAULTS[k] and type(v) is type(SERVER_DEFAULTS[k])
+            ):
                 continue
             pv = _prune(v, k)
             if pv is None or pv == {} or pv == []:
