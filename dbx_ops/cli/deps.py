@@ -213,13 +213,17 @@ def run_lock(args: argparse.Namespace) -> int:
 
 
 def run_init_script(args: argparse.Namespace) -> int:
+    from dbx_ops.deps.baseline import runtime_for
     from dbx_ops.deps.initscript import render_init_script, write_init_script
     from dbx_ops.deps.layout import RuntimeFiles
 
-    rows = []
+    rows: list[dict[str, object]] = []
     stale = False
     for rt in _runtimes(args):
         files = RuntimeFiles.of(args.root, rt)
+        if args.all and not runtime_for(rt).supports_init_scripts:
+            rows.append({"runtime": rt, "path": "", "skipped": "serverless compute runs no init scripts"})
+            continue
         if args.check:
             from dbx_ops.deps.baseline import parse_baseline
             from dbx_ops.deps.initscript import build_spec
@@ -239,16 +243,16 @@ def run_init_script(args: argparse.Namespace) -> int:
             path, changed = write_init_script(args.root, rt, args.pip, args.protect)
             rows.append({"runtime": rt, "path": str(path), "changed": changed})
 
-    def human() -> str:
+    def line(r: dict[str, object]) -> str:
+        if r.get("skipped"):
+            return f"{r['runtime']}: skipped ({r['skipped']})"
         if args.check:
-            return "\n".join(
-                f"{r['runtime']}: {r['path']} "
-                + ("up to date" if r["up_to_date"] else "OUT OF DATE: regenerate it")
-                for r in rows
-            )
-        return "\n".join(
-            f"{r['runtime']}: {'wrote' if r['changed'] else 'unchanged'} {r['path']}" for r in rows
-        )
+            fix = "OUT OF DATE: run `dbx-ops deps init-script` to regenerate it"
+            return f"{r['runtime']}: {r['path']} " + ("up to date" if r["up_to_date"] else fix)
+        return f"{r['runtime']}: {'wrote' if r['changed'] else 'unchanged'} {r['path']}"
+
+    def human() -> str:
+        return "\n".join(line(r) for r in rows)
 
     emit(args, rows if len(rows) > 1 else rows[0], human)
     return 1 if stale else 0
