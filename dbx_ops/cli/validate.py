@@ -1,0 +1,135 @@
+"""``dbx-ops profile`` and ``dbx-ops validate``: thin over :mod:`dbx_ops.validation`."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from dbx_ops.cli._common import add_json_flag, emit, table
+from dbx_ops.errors import InvalidInputError
+
+if TYPE_CHECKING:
+    from dbx_ops.validation import Validator
+
+_BASELINE_HELP = (
+    'what to compare with: snapshot:LABEL, version:N, previous, run:RUN_ID, table:NAME or partition:"EXPR" '
+    '(e.g. partition:"date = current_date() - 1")'
+)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "profile",
+        help="profile a table in one Spark pass and store the metrics in Delta",
+        description="Row count, null rates, approximate distinct counts, min/max, mean/stddev, "
+        "histograms and top values of a table, in one Spark aggregation pass; appended to the "
+        "dbx_ops metrics table so later runs can use it as their baseline.",
+    )
+    p.add_argument("table", help="table to profile: schema.table, catalog.schema.table or delta.`/path`")
+    p.add_argument("--columns", help="comma-separated columns (default: all; '' for the row count only)")
+    p.add_argument("--where", help='rows to profile, a boolean SQL expression: "date = current_date()"')
+    p.add_argument("--no-save", action="store_true", help="do not append the profile to the metrics table")
+    add_json_flag(p)
+    p.set_defaults(handler=run_profile)
+
+    v = subparsers.add_parser(
+        "validate",
+        help="validate a table against a baseline (row counts, nulls, distinct counts, drift, schema)",
+        description="Profile the table, compare it with the baseline under the rules (the default set "
+        "without --rules), store profile and verdicts in Delta. Exit 1 when a fail-severity rule breaks.",
+    )
+    v.add_argument("table", help="table to validate")
+    v.add_argument("--baseline", help=_BASELINE_HELP)
+    v.add_argument("--rules", type=Path, help="YAML rules file (default: the built-in default rules)")
+    v.add_argument("--where", help='rows of the current run: "date = current_date()"')
+    v.add_argument("--html", type=Path, metavar="FILE", help="also write the report as HTML to FILE")
+    v.add_argument("--markdown", type=Path, metavar="FILE", help="also write the report as Markdown to FILE")
+    v.add_argument("--no-save", action="store_true", help="do not store the profile and verdicts")
+    add_json_flag(v)
+    v.set_defaults(handler=run_validate)
+
+
+def _columns(raw: str | None) -> list[str] | None:
+    if raw is None:
+        return None
+    return [c.strip() for c in raw.split(",") if c.strip()]
+
+
+def _validator() -> Validator:
+    from dbx_ops.runtime import get_spark
+    from dbx_ops.validation import Validator
+
+    return Validator(get_spark())
+
+
+def run_profile(args: argparse.Namespace) -> int:
+    from dbx_ops.names import parse_table_name
+    from dbx_ops.validation.profile import check_filter
+
+    parse_table_name(args.table)
+    if args.where is not None:
+        check_filter(args.where)
+    prof = _validator().profile(
+        args.table, columns=_columns(args.columns), where=args.where, save=not args.no_save
+    )
+
+    def human() -> str:
+        head = f"{prof.describe()}: {prof.row_count:,} rows (run {prof.run_id})"
+        rows = []
+        for c in prof.columns.values():
+            rows.append(
+                {
+                    "column": c.name,
+                    "type": c.dtype,
+                    "null rate": f"{(c.null_count / prof.row_count) if prof.row_count else 0:.2%}",
+                    "distinct~": "" if c.distinct is None else f"{c.distinct:,}",
+                    "min": _short(c.min),
+                    "max": _short(c.max),
+                    "mean": "" if c.mean is None else f"{c.mean:.6g}",
+                    "top": ", ".join(k for k, _ in c.categories.counts[:3]) if c.categories else "",
+                }
+            )
+        return head + ("\n" + table(rows) if rows else "")
+
+    emit(args, prof.to_dict(), human)
+    return 0
+
+
+def _short(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    text = str(value)
+    return text if len(text) <= 24 else text[:21] + "..."
+
+
+def run_validate(args: argparse.Namespace) -> int:
+    if args.rules is not None and not args.rules.is_file():
+        raise InvalidInputError(f"Rules file {args.rules} does not exist.")
+    for path in (args.html, args.markdown):
+        if path is not None and not path.parent.is_dir():
+            raise InvalidInputError(
+                f"Cannot write the report to {path}: folder {path.parent} does not exist."
+            )
+    from dbx_ops.names import parse_table_name
+    from dbx_ops.validation import BaselineSpec, load_rules
+    from dbx_ops.validation.profile import check_filter
+
+    # Bad input is refused before a Spark session starts.
+    parse_table_name(args.table)
+    baseline = BaselineSpec.parse(args.baseline) if args.baseline else None
+    rules = load_rules(args.rules)
+    where = check_filter(args.where) if args.where is not None else None
+    report = _validator().validate(
+        args.table, baseline=baseline, rules=rules, where=where, save=not args.no_save
+    )
+    for path, text in ((args.html, report.to_html), (args.markdown, report.to_markdown)):
+        if path is not None:
+            try:
+                path.write_text(text(), encoding="utf-8")
+            except OSError as exc:
+                raise InvalidInputError(f"Cannot write the report to {path}: {exc.strerror}.") from exc
+    emit(args, report.to_dict(), report.to_text)
+    return 0 if report.passed else 1
