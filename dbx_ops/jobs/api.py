@@ -26,6 +26,9 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 TRANSIENT_STATUS = frozenset({429, 500, 502, 503, 504})
+TRANSIENT_ERROR_CODES = frozenset(
+    {"INTERNAL_ERROR", "TEMPORARILY_UNAVAILABLE", "REQUEST_LIMIT_EXCEEDED", "DEADLINE_EXCEEDED", "BAD_GATEWAY"}
+)
 
 
 @dataclass(frozen=True)
@@ -75,7 +78,17 @@ def is_transient(exc: BaseException) -> bool:
         return True
     if isinstance(exc, RuntimeError) and "retry" in str(exc).lower():
         return True
-    return _status(exc) in TRANSIENT_STATUS
+    if _status(exc) in TRANSIENT_STATUS:
+        return True
+    from databricks.sdk.errors import DatabricksError
+
+    if isinstance(exc, DatabricksError):
+        # A 502 (or another status the SDK has no class for) arrives as a plain DatabricksError.
+        if getattr(exc, "error_code", None) in TRANSIENT_ERROR_CODES:
+            return True
+        text = str(exc).lower()
+        return any(marker in text for marker in ("bad gateway", "gateway timeout", "service unavailable"))
+    return False
 
 
 def is_missing(exc: BaseException) -> bool:

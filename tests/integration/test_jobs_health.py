@@ -18,8 +18,11 @@ from dbx_ops.validation.metrics import RESULTS_DDL
 
 
 def _job(ws: WorkspaceClient, name: str, tags: dict[str, str] | None = None) -> int:
-    task = jobs.Task(task_key="main", notebook_task=jobs.NotebookTask(notebook_path="/Workspace/p/main"),
-                     existing_cluster_id="c1")
+    task = jobs.Task(
+        task_key="main",
+        notebook_task=jobs.NotebookTask(notebook_path="/Workspace/p/main"),
+        existing_cluster_id="c1",
+    )
     return int(ws.jobs.create(name=name, tasks=[task], tags=tags).job_id or 0)
 
 
@@ -71,30 +74,54 @@ def test_failed_run_and_three_in_a_row_are_p1(workspace: WorkspaceClient, histor
     assert r.alerts == () and r.consecutive_failures == 0 and r.status == "DEGRADED"
 
 
-def test_data_quality_failure_is_p2(workspace: WorkspaceClient, histories: dict[str, int], spark, schema: str):
+def test_data_quality_failure_is_p2(
+    workspace: WorkspaceClient, histories: dict[str, int], spark, schema: str
+):
     cols = [c.split()[0] for c in RESULTS_DDL.split(", ")]
 
     def row(run_id: str, table: str, at: str, rule: str, severity: str, passed: bool) -> dict:
         base = dict.fromkeys(cols)
-        base.update(run_id=run_id, table_name=table, validated_at=datetime.fromisoformat(at), rule=rule,
-                    severity=severity, passed=passed, message="")
+        base.update(
+            run_id=run_id,
+            table_name=table,
+            validated_at=datetime.fromisoformat(at),
+            rule=rule,
+            severity=severity,
+            passed=passed,
+            message="",
+        )
         return base
 
-    StateStore(spark, schema).append("validation_results", [
-        row("v1", "sales.orders", "2026-01-01 00:00:00", "row_count", "fail", False),  # old run, superseded
-        row("v2", "sales.orders", "2026-01-02 00:00:00", "row_count", "fail", True),
-        row("v3", "sales.customers", "2026-01-02 00:00:00", "null_rate:email", "fail", False),
-        row("v3", "sales.customers", "2026-01-02 00:00:00", "distinct:id", "warn", False),  # a warning only
-        row("v9", "other.table", "2026-01-03 00:00:00", "row_count", "fail", False),  # not linked
-    ], RESULTS_DDL)
+    StateStore(spark, schema).append(
+        "validation_results",
+        [
+            row(
+                "v1", "sales.orders", "2026-01-01 00:00:00", "row_count", "fail", False
+            ),  # old run, superseded
+            row("v2", "sales.orders", "2026-01-02 00:00:00", "row_count", "fail", True),
+            row("v3", "sales.customers", "2026-01-02 00:00:00", "null_rate:email", "fail", False),
+            row(
+                "v3", "sales.customers", "2026-01-02 00:00:00", "distinct:id", "warn", False
+            ),  # a warning only
+            row("v9", "other.table", "2026-01-03 00:00:00", "row_count", "fail", False),  # not linked
+        ],
+        RESULTS_DDL,
+    )
     h = JobHealthChecker(workspace, spark=spark, schema=schema).check(histories["linked"])
     assert [(a.rule, a.severity) for a in h.alerts] == [("data_quality", "P2")]
-    assert h.alerts[0].message == "Data quality failed on sales.customers: validation run v3 failed null_rate:email."
+    assert (
+        h.alerts[0].message
+        == "Data quality failed on sales.customers: validation run v3 failed null_rate:email."
+    )
     assert h.tables == ("sales.orders", "sales.customers")
 
 
 def test_cli_exit_codes_and_reports(
-    workspace: WorkspaceClient, histories: dict[str, int], monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys
+    workspace: WorkspaceClient,
+    histories: dict[str, int],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys,
 ):
     monkeypatch.setenv("DATABRICKS_HOST", str(workspace.config.host))
     monkeypatch.setenv("DATABRICKS_TOKEN", str(workspace.config.token))
@@ -103,8 +130,18 @@ def test_cli_exit_codes_and_reports(
     assert "HEALTHY" in out and "[P2] Run" in out
 
     html = tmp_path / "health.html"
-    code = main(["jobs", "health", "--job", str(histories["broken"]), "--no-data-quality", "--json",
-                 "--html", str(html)])
+    code = main(
+        [
+            "jobs",
+            "health",
+            "--job",
+            str(histories["broken"]),
+            "--no-data-quality",
+            "--json",
+            "--html",
+            str(html),
+        ]
+    )
     assert code == 1
     data = json.loads(capsys.readouterr().out)
     assert data["p1"] and data["jobs"][0]["status"] == "UNHEALTHY"

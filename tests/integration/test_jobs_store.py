@@ -19,10 +19,17 @@ def _create(ws: WorkspaceClient, name: str) -> int:
     created = ws.jobs.create(
         name=name,
         tasks=[
-            jobs.Task(task_key="silver", notebook_task=jobs.NotebookTask(notebook_path="/Workspace/p/silver"),
-                      existing_cluster_id="c1", depends_on=[jobs.TaskDependency(task_key="bronze")]),
-            jobs.Task(task_key="bronze", notebook_task=jobs.NotebookTask(notebook_path="/Workspace/p/bronze"),
-                      existing_cluster_id="c1"),
+            jobs.Task(
+                task_key="silver",
+                notebook_task=jobs.NotebookTask(notebook_path="/Workspace/p/silver"),
+                existing_cluster_id="c1",
+                depends_on=[jobs.TaskDependency(task_key="bronze")],
+            ),
+            jobs.Task(
+                task_key="bronze",
+                notebook_task=jobs.NotebookTask(notebook_path="/Workspace/p/bronze"),
+                existing_cluster_id="c1",
+            ),
         ],
         schedule=jobs.CronSchedule(quartz_cron_expression="0 0 2 * * ?", timezone_id="UTC"),
         tags={"pipeline": "customer-360"},
@@ -35,7 +42,9 @@ def _env(monkeypatch: pytest.MonkeyPatch, ws: WorkspaceClient) -> None:
     monkeypatch.setenv("DATABRICKS_TOKEN", str(ws.config.token))
 
 
-def test_backup_change_restore_round_trip(workspace: WorkspaceClient, spark: object, schema: str, tmp_path: Path):
+def test_backup_change_restore_round_trip(
+    workspace: WorkspaceClient, spark: object, schema: str, tmp_path: Path
+):
     ws = workspace
     job_id = _create(ws, "customer-360")
     store = JobDefinitionStore(ws, tmp_path / "job_backups", spark=spark, schema=schema)
@@ -54,7 +63,9 @@ def test_backup_change_restore_round_trip(workspace: WorkspaceClient, spark: obj
     assert len(store.versions(job_id)) == 1
 
     rows = StateStore(spark, schema).read("job_backups").collect()  # type: ignore[arg-type]
-    assert [(r["job_id"], r["job_name"], r["sha256"]) for r in rows] == [(job_id, "customer-360", first.sha256)] * 2
+    assert [(r["job_id"], r["job_name"], r["sha256"]) for r in rows] == [
+        (job_id, "customer-360", first.sha256)
+    ] * 2
     assert json.loads(rows[0]["settings_json"]) == data
 
     ws.jobs.update(job_id, new_settings=jobs.JobSettings(max_concurrent_runs=4, tags={"pipeline": "changed"}))
@@ -63,16 +74,22 @@ def test_backup_change_restore_round_trip(workspace: WorkspaceClient, spark: obj
         "max_concurrent_runs": (None, 4),
         "tags.pipeline": ("customer-360", "changed"),
     }
-    assert "+  \"max_concurrent_runs\": 4," in diff.text
+    assert '+  "max_concurrent_runs": 4,' in diff.text
 
     store.restore(job_id)
     assert store.diff(job_id).changes == []
     live = ws.jobs.get(job_id).settings
-    assert live is not None and live.tags == {"pipeline": "customer-360"} and live.max_concurrent_runs in (None, 1)
+    assert (
+        live is not None
+        and live.tags == {"pipeline": "customer-360"}
+        and live.max_concurrent_runs in (None, 1)
+    )
     assert settings_sha(live.as_dict()) == first.sha256
 
 
-def test_cli_backup_diff_restore(workspace: WorkspaceClient, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys):
+def test_cli_backup_diff_restore(
+    workspace: WorkspaceClient, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys
+):
     ws = workspace
     _env(monkeypatch, ws)
     job_id = _create(ws, "orders")
