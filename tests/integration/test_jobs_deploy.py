@@ -147,7 +147,7 @@ def test_blue_green_failing_smoke_run_leaves_production_untouched(ws: WorkspaceC
 
 
 def test_blue_green_success_swaps_names_and_keeps_blue(ws: WorkspaceClient, tmp_path: Path):
-    deployer, store = _deployer(ws, tmp_path)
+    deployer, _ = _deployer(ws, tmp_path)
     blue = deployer.deploy(_spec("bg-ok"), _opts(tmp_path))
     result = deployer.deploy(
         _spec("bg-ok", notebook="/Workspace/pipelines/c360/gold_v2"), _opts(tmp_path, strategy="blue-green")
@@ -189,7 +189,7 @@ def test_canary_runs_a_subset_then_cuts_over(ws: WorkspaceClient, tmp_path: Path
 
 
 def test_faults_during_deploy_are_retried(ws: WorkspaceClient, tmp_path: Path):
-    deployer, store = _deployer(ws, tmp_path)
+    deployer, _ = _deployer(ws, tmp_path)
     prod = deployer.deploy(_spec("flaky-deploy"), _opts(tmp_path))
     server = standin.of(str(ws.config.host))
     server.fault("POST /api/2.2/jobs/create", status=500, times=1)

@@ -50,7 +50,9 @@ class StandIn:
         return f"http://127.0.0.1:{self.port}"
 
     @classmethod
-    def start(cls, state_file: str | Path | None = None, port: int | None = None, log: Path | None = None) -> StandIn:
+    def start(
+        cls, state_file: str | Path | None = None, port: int | None = None, log: Path | None = None
+    ) -> StandIn:
         if not BINARY.is_file():
             raise RuntimeError(f"{BINARY} is missing: run 'make workspace' to build the stand-in workspace.")
         server = cls(port=port or free_port(), state_file=Path(state_file) if state_file else None, log=log)
@@ -62,8 +64,13 @@ class StandIn:
         args = [str(BINARY), "-addr", f"127.0.0.1:{self.port}"]
         if self.state_file:
             args += ["-state", str(self.state_file)]
-        err = open(self.log, "ab") if self.log else subprocess.DEVNULL  # noqa: SIM115
-        self.process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=err, text=True)
+        if self.log:
+            with open(self.log, "ab") as err:  # the child keeps its own copy of the handle
+                self.process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=err, text=True)
+        else:
+            self.process = subprocess.Popen(
+                args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+            )
         assert self.process.stdout is not None
         line = self.process.stdout.readline().strip()
         if not line.startswith("http://"):
@@ -93,17 +100,31 @@ class StandIn:
         """The next runs of ``job_name`` end like this (result_state, duration_ms, hold, state_message)."""
         self.admin("POST", "/__dbx/outcomes", {"job_name": job_name, "outcomes": list(outcomes)})
 
-    def complete_run(self, run_id: int, result_state: str = "SUCCESS", duration_ms: int = 60_000, **kw: Any) -> Any:
+    def complete_run(
+        self, run_id: int, result_state: str = "SUCCESS", duration_ms: int = 60_000, **kw: Any
+    ) -> Any:
         """Finish a run now with this result and duration."""
         return self.admin(
-            "POST", "/__dbx/runs/complete", {"run_id": run_id, "result_state": result_state,
-                                             "duration_ms": duration_ms, **kw}
+            "POST",
+            "/__dbx/runs/complete",
+            {"run_id": run_id, "result_state": result_state, "duration_ms": duration_ms, **kw},
         )
 
-    def fault(self, pattern: str, status: int = 500, times: int = 1, retry_after: int = 0, offset: int = 0) -> None:
-        """The next ``times`` requests matching ``pattern`` ("POST /api/2.2/jobs/reset") fail with ``status``."""
-        self.admin("POST", "/__dbx/fault", {"pattern": pattern, "status": status, "times": times,
-                                            "retry_after": retry_after, "offset": offset})
+    def fault(
+        self, pattern: str, status: int = 500, times: int = 1, retry_after: int = 0, offset: int = 0
+    ) -> None:
+        """The next ``times`` requests matching ``pattern`` ("POST /api/2.2/jobs/reset") fail."""
+        self.admin(
+            "POST",
+            "/__dbx/fault",
+            {
+                "pattern": pattern,
+                "status": status,
+                "times": times,
+                "retry_after": retry_after,
+                "offset": offset,
+            },
+        )
 
     def die_on(self, pattern: str, offset: int = 0) -> None:
         """The server process exits when a request matching ``pattern`` arrives (after ``offset`` of them)."""
