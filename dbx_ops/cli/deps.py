@@ -83,6 +83,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     lock.add_argument("--exclude-newer", metavar="DATE", help="only releases before this UTC date")
     lock.add_argument("--upgrade", action="store_true", help="use today's date instead of the recorded one")
     lock.add_argument("--hashes", action="store_true", help="write sha256 hashes into the lock")
+    lock.add_argument("--offline", action="store_true", help="resolve from uv's cache only (no network)")
     lock.add_argument(
         "--no-fit", action="store_true", help="do not look up the newest version that fits on conflict"
     )
@@ -199,7 +200,11 @@ def run_lock(args: argparse.Namespace) -> int:
     from dbx_ops.deps.lock import Locker, LockOptions
 
     options = LockOptions(
-        exclude_newer=args.exclude_newer, hashes=args.hashes, upgrade=args.upgrade, find_fits=not args.no_fit
+        exclude_newer=args.exclude_newer,
+        hashes=args.hashes,
+        upgrade=args.upgrade,
+        find_fits=not args.no_fit,
+        offline=args.offline,
     )
     locker = Locker(args.root)
     results = [locker.lock(rt, options) for rt in _runtimes(args)]

@@ -101,12 +101,14 @@ class LockOptions:
         hashes: write sha256 hashes (the init script then installs with ``--require-hashes``).
         upgrade: ignore the recorded date and use today's.
         find_fits: look up the newest fitting version of each conflicting addition.
+        offline: resolve from uv's cache only (no network; fails when something is not cached).
     """
 
     exclude_newer: str | None = None
     hashes: bool = False
     upgrade: bool = False
     find_fits: bool = True
+    offline: bool = False
 
 
 @dataclass(frozen=True)
@@ -253,7 +255,9 @@ class Locker:
         self._checked_uv = True
         return version
 
-    def _compile_args(self, infile: str, baseline: Baseline, exclude_newer: str, hashes: bool) -> list[str]:
+    def _compile_args(
+        self, infile: str, baseline: Baseline, exclude_newer: str, hashes: bool, offline: bool = False
+    ) -> list[str]:
         from dbx_ops.deps.baseline import runtime_for
 
         rt = runtime_for(baseline.runtime, baseline.python)
@@ -276,6 +280,8 @@ class Locker:
         ]
         if hashes:
             args.append("--generate-hashes")
+        if offline:
+            args.append("--offline")
         return args
 
     # -- inputs -------------------------------------------------------------------------------
@@ -336,7 +342,9 @@ class Locker:
             work = Path(tmp)
             (work / BASELINE_FILE).write_text(files.baseline.read_text())
             (work / COMBINED_FILE).write_text(combined)
-            out = self._run(self._compile_args(COMBINED_FILE, baseline, exclude_newer, opts.hashes), work)
+            out = self._run(
+                self._compile_args(COMBINED_FILE, baseline, exclude_newer, opts.hashes, opts.offline), work
+            )
             seconds = time.perf_counter() - started
             if out.returncode != 0:
                 return self._failed(
