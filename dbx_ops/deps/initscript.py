@@ -30,7 +30,16 @@ from dbx_ops.deps.requirements import Pin, canonical, make_pin, validate_name
 from dbx_ops.errors import InvalidInputError
 
 #: Never reported or removed as strays: pip's own tooling and what Databricks needs to run.
-DEFAULT_PROTECTED = ("distribute", "pip", "pkg-resources", "py4j", "pyspark", "setuptools", "wheel")
+DEFAULT_PROTECTED = (
+    "dbx-ops",
+    "distribute",
+    "pip",
+    "pkg-resources",
+    "py4j",
+    "pyspark",
+    "setuptools",
+    "wheel",
+)
 #: Name prefixes never treated as strays (Databricks' own packages).
 PROTECTED_PREFIXES = ("databricks-",)
 DEFAULT_PIP = "/databricks/python/bin/pip"

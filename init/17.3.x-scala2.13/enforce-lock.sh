@@ -328,6 +328,7 @@ declare -A protected=()
 while IFS= read -r name; do
   if [[ -n "$name" ]]; then protected["$name"]=1; fi
 done <<'DBX_OPS_PROTECTED'
+dbx-ops
 distribute
 pip
 pkg-resources
