@@ -9,7 +9,7 @@ UV_VERSION := 0.13.9
 JARS := .cache/jars
 PYTEST_FLAGS ?=
 
-.PHONY: setup venv jars run smoke doctor test lint unit integration integration-classic integration-connect bench clean
+.PHONY: setup venv jars run smoke doctor test lint unit integration integration-classic integration-connect bench bench-lock clean
 
 setup: venv jars workspace
 
@@ -82,6 +82,10 @@ test: setup lint unit integration
 
 bench: setup
 	$(PY) benchmarks/run_all.py
+
+# Dependency locking: uv vs pip-compile, init script on a matching node (results in BENCHMARKS.md).
+bench-lock: setup
+	$(PY) benchmarks/bench_lock.py --repeat 3
 
 clean:
 	rm -rf .dbx_ops .pytest_cache .mypy_cache .ruff_cache
