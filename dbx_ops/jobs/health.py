@@ -156,6 +156,7 @@ class JobHealth:
         consecutive_failures: failures in a row from the newest finished run.
         alerts: the rules that fired.
         tables: tables whose validation results were checked.
+        healthy_success_rate: below this success rate the job is DEGRADED.
     """
 
     job_id: int
@@ -170,6 +171,7 @@ class JobHealth:
     consecutive_failures: int
     alerts: tuple[Alert, ...] = field(default_factory=tuple)
     tables: tuple[str, ...] = field(default_factory=tuple)
+    healthy_success_rate: float = 0.9
 
     @property
     def has_p1(self) -> bool:
@@ -183,9 +185,7 @@ class JobHealth:
             return "NO_RUNS"
         if self.has_p1:
             return "UNHEALTHY"
-        if self.alerts or (
-            self.success_rate is not None and self.success_rate < HealthRules.healthy_success_rate
-        ):
+        if self.alerts or (self.success_rate is not None and self.success_rate < self.healthy_success_rate):
             return "DEGRADED"
         return "HEALTHY"
 
@@ -306,6 +306,7 @@ def evaluate(
         consecutive_failures=streak,
         alerts=tuple(alerts),
         tables=tuple(tables),
+        healthy_success_rate=rules.healthy_success_rate,
     )
 
 

@@ -32,6 +32,14 @@ def test_statistics():
     assert (h.runs, h.success_rate, h.mean_duration_s, h.p95_duration_s) == (4, 0.75, 25.0, 40.0)
     assert (h.last_state, h.last_run_id, h.consecutive_failures) == ("SUCCESS", 3, 0)
     assert h.status == "DEGRADED"  # 75% < 90%
+    lenient = evaluate(
+        1,
+        "j",
+        runs(("SUCCESS", 10), ("FAILED", 10), ("SUCCESS", 10)),
+        NOW,
+        HealthRules(healthy_success_rate=0.5),
+    )
+    assert lenient.status == "HEALTHY"
     assert percentile([], 95) is None and percentile([5.0], 95) == 5.0
 
 
