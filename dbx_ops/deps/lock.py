@@ -417,7 +417,7 @@ class Locker:
             if not rest:
                 break
             (work / "rest.in").write_text(render_combined(rest, baseline, ""))
-            out = self._run(self._compile_args("rest.in", baseline, exclude_newer, False), work)
+            out = self._run(self._compile_args("rest.in", baseline, exclude_newer, False, opts.offline), work)
             if out.returncode == 0:
                 break
             more = [c for c in parse_conflicts(out.stderr, requested, versions) if c.package not in found]
@@ -430,7 +430,7 @@ class Locker:
             if opts.find_fits:
                 by_name = {a.name: a for a in additions}
                 conflict = conflict.with_newest_fit(
-                    self.newest_fit(by_name[conflict.package], baseline, exclude_newer, work)
+                    self.newest_fit(by_name[conflict.package], baseline, exclude_newer, work, opts.offline)
                 )
             final.append(conflict)
         return LockResult(
@@ -447,7 +447,7 @@ class Locker:
         )
 
     def newest_fit(
-        self, addition: Addition, baseline: Baseline, exclude_newer: str, work: Path
+        self, addition: Addition, baseline: Baseline, exclude_newer: str, work: Path, offline: bool = False
     ) -> str | None:
         """The version uv picks for the addition unpinned, with the baseline as constraints.
 
@@ -457,7 +457,7 @@ class Locker:
         req = addition.requirement
         unpinned = addition.name + ("[" + ",".join(sorted(req.extras)) + "]" if req.extras else "")
         (work / "fit.in").write_text(f"{unpinned}\n-c {BASELINE_FILE}\n")
-        out = self._run(self._compile_args("fit.in", baseline, exclude_newer, False), work)
+        out = self._run(self._compile_args("fit.in", baseline, exclude_newer, False, offline), work)
         if out.returncode != 0:
             return None
         for pin in parse_lock(out.stdout, "uv output"):
