@@ -138,3 +138,14 @@ def test_cli_imports_a_published_baseline(tmp_path, capsys):
     written = tmp_path / "requirements" / "15.4.x-scala2.12" / "runtime-baseline.in"
     assert "numpy==1.23.5\nsix==1.16.0\n" in written.read_text()
     assert '"packages": 2' in capsys.readouterr().out
+
+
+def test_cli_captures_this_interpreter_only_when_allowed(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("DATABRICKS_RUNTIME_VERSION", raising=False)
+    args = ["deps", "capture", "--runtime", "15.4.x-scala2.12", "--root", str(tmp_path)]
+    assert main(args) == 2
+    capsys.readouterr()
+    assert main([*args, "--allow-local"]) == 0
+    written = (tmp_path / "requirements" / "15.4.x-scala2.12" / "runtime-baseline.in").read_text()
+    assert "captured with importlib.metadata on a local interpreter" in written
+    assert "\npackaging==" in written and "\ndbx-ops==" not in written
