@@ -184,7 +184,7 @@ class BaselineResolver:
                 "DataFrame, table:NAME or run:RUN_ID."
             )
         if spec.kind == "previous":
-            stored = self.metrics.latest(str(table), where, with_columns=columns or ())
+            stored = self.metrics.latest(str(table), where, with_columns=columns)
             if stored is None:
                 filt = f" with filter {where!r}" if where else ""
                 raise NotFoundError(
@@ -200,7 +200,7 @@ class BaselineResolver:
         else:
             version = int(str(spec.value))
         if where is None:
-            stored = self.metrics.latest(str(table), None, delta_version=version, with_columns=columns or ())
+            stored = self.metrics.latest(str(table), None, delta_version=version, with_columns=columns)
             if stored is not None and (not distributions or _has_distributions(stored)):
                 logger.info("baseline %s: reusing stored profile %s", spec, stored.run_id)
                 return stored, True

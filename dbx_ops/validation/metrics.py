@@ -200,10 +200,11 @@ class MetricsStore:
         """A store on the state schema ``DBX_OPS_SCHEMA`` names."""
         return cls(StateStore.from_env(spark))
 
-    def save(self, profile: TableProfile) -> int:
-        """Append one profile; returns the number of metric rows written."""
-        rows = profile_to_rows(profile)
-        logger.info("storing %d metrics of %s (run %s)", len(rows), profile.describe(), profile.run_id)
+    def save(self, *profiles: TableProfile) -> int:
+        """Append profiles in one Delta commit; returns the number of metric rows written."""
+        rows = [row for p in profiles for row in profile_to_rows(p)]
+        for p in profiles:
+            logger.info("storing the metrics of %s (run %s)", p.describe(), p.run_id)
         return self.state.append(METRICS_TABLE, rows, METRICS_DDL)
 
     def save_results(self, rows: list[dict[str, Any]]) -> int:
@@ -240,7 +241,7 @@ class MetricsStore:
         table_name: str,
         filter: str | None = None,
         delta_version: int | None = None,
-        with_columns: Iterable[str] = (),
+        with_columns: Iterable[str] | None = None,
     ) -> TableProfile | None:
         """The most recent stored profile of ``table_name`` with the same filter, or None.
 
@@ -248,7 +249,8 @@ class MetricsStore:
             table_name: the table as dbx_ops names it (``str(TableName)``).
             filter: the ``where`` text the profile used (None: whole table).
             delta_version: only profiles of this Delta version.
-            with_columns: only profiles that measured all these columns.
+            with_columns: only profiles that measured all these columns; None: profiles that
+                measured columns at all (not a bare row count); ``()``: any profile.
         """
         from pyspark.sql import functions as F
 
@@ -260,18 +262,19 @@ class MetricsStore:
             cond = cond & (F.col("delta_version") == F.lit(int(delta_version)))
         else:  # "previous": profiles of the table itself, not baselines stored along the way
             cond = cond & (F.col("source") == F.lit("current"))
-        wanted = list(dict.fromkeys(with_columns))
-        if wanted:
+        if with_columns is not None and not list(with_columns):
+            runs = df.where(cond & (F.col("metric") == F.lit("row_count"))).select("run_id", "profiled_at")
+        else:
+            wanted = list(dict.fromkeys(with_columns or ()))
+            measured = cond & (F.col("metric") == F.lit("null_count"))
+            if wanted:
+                measured = measured & F.col("column_name").isin(wanted)
             runs = (
-                df.where(cond & (F.col("metric") == F.lit("null_count")) & F.col("column_name").isin(wanted))
+                df.where(measured)
                 .groupBy("run_id", "profiled_at")
                 .agg(F.countDistinct("column_name").alias("n"))
-                .where(F.col("n") >= F.lit(len(wanted)))
+                .where(F.col("n") >= F.lit(max(len(wanted), 1)))
             )
-        else:
-            runs = df.where(cond & (F.col("metric") == F.lit("row_count"))).select("run_id", "profiled_at")
-        picked = runs.orderBy(F.col("profiled_at").desc()).limit(1).collect()
-        if not picked:
-            return None
-        run_id = picked[0]["run_id"]
-        return profile_from_rows(df.where(F.col("run_id") == F.lit(run_id)).collect())
+        newest = runs.orderBy(F.col("profiled_at").desc()).limit(1).select("run_id")
+        rows = df.join(newest, "run_id").collect()  # one small query: the newest run's metric rows
+        return profile_from_rows(rows) if rows else None

@@ -189,7 +189,6 @@ class Profiler:
         from pyspark.sql.types import BooleanType
 
         try:
-            filtered = df.where(F.expr(text))
             probe = df.select(F.expr(text).alias("_f")).schema
         except Exception as exc:
             if _is_analysis_error(exc):
@@ -197,7 +196,7 @@ class Profiler:
             raise
         if not isinstance(probe.fields[0].dataType, BooleanType):
             raise InvalidInputError(f"The filter {text!r} is not a true/false expression.")
-        return filtered
+        return df.where(F.expr(text))
 
     # -- profiling -------------------------------------------------------------------------
 

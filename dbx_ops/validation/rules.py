@@ -352,7 +352,9 @@ class Distribution(Rule):
         names = list(self.columns) or [
             n
             for n, c in base.columns.items()
-            if n in current.columns and (c.histogram is not None or c.categories is not None)
+            if n in current.columns
+            and current.columns[n].kind == c.kind  # a retyped column is the schema rule's finding
+            and (c.histogram is not None or c.categories is not None)
         ]
         for name in names:
             cur_c, old_c = current.column(name), base.column(name)

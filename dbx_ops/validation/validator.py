@@ -73,7 +73,7 @@ class Validator:
         src = self.profiler.source(table_or_df, where)
         reference = None
         if src.table_name is not None and columns != []:
-            reference = self.metrics.latest(src.table_name, src.filter)
+            reference = self.metrics.latest(src.table_name, src.filter, with_columns=columns)
         result = self.profiler.profile_source(src, columns, reference)
         if save and result.table_name is not None:
             self.metrics.save(result)
@@ -163,10 +163,11 @@ class Validator:
     def _save(
         self, report: ValidationReport, current: TableProfile, baseline: TableProfile | None, stored: bool
     ) -> None:
+        keep = [current] if current.table_name is not None else []
         if baseline is not None and not stored and baseline.table_name is not None:
-            self.metrics.save(baseline)
-        if current.table_name is not None:
-            self.metrics.save(current)
+            keep.insert(0, baseline)
+        if keep:
+            self.metrics.save(*keep)
         rows = [
             {
                 "run_id": report.run_id,
