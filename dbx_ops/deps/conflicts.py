@@ -33,7 +33,8 @@ _REQ_RE = re.compile(_REQ)
 _DIRECT = re.compile(rf"you require (?P<a>{_REQ}) and (?:you require )?(?P<b>{_REQ})")
 _EDGE = re.compile(
     rf"(?:(?P<subj>{_REQ})|all of: (?P<many>(?:{_REQ} )+))\s*depends? on (?P<dep>{_REQ})"
-    rf"(?: and (?P<other>{_REQ}))?"
+    # A lookahead: the requirement after "and" may start the next edge ("A depends on B and C depends on D").
+    rf"(?=(?: and (?P<other>{_REQ}))?)"
 )
 _NOT_FOUND = re.compile(r"(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*) was not found in the package registry")
 _NO_VERSION = re.compile(rf"there is no version of (?P<req>{_REQ})")
@@ -185,8 +186,8 @@ def parse_conflicts(
         )
 
     # Dependency edges: subject (a package, maybe a version range) -> requirement it needs.
-    edges: list[tuple[str, str, Requirement]] = []  # (subject name, subject text, dep requirement)
-    blocked_needs: list[tuple[str, str, Requirement]] = []  # edges whose 'and' names a baseline pin
+    edges: list[tuple[str, str, Requirement, str]] = []  # (subject name, subject text, dep, dep text)
+    blocked_needs: list[tuple[str, str, Requirement, str]] = []  # edges whose 'and' names a baseline pin
     for match in _EDGE.finditer(flat):
         dep = _parse(match.group("dep"))
         if dep is None:
@@ -197,29 +198,43 @@ def parse_conflicts(
             subject = _parse(raw)
             if subject is None:
                 continue
-            edge = (canonical(subject.name), raw, dep)
+            edge = (canonical(subject.name), raw, dep, match.group("dep"))
             edges.append(edge)
             if other is not None and canonical(other.name) == canonical(dep.name) and blocker(other):
                 blocked_needs.append(edge)
 
     def chain_to_addition(name: str, seen: frozenset[str]) -> tuple[str, list[str]] | None:
-        """The addition that pulls ``name`` in, and the subjects on the way down."""
+        """The addition that pulls ``name`` in, and the requirements on the way down to it."""
         if name in additions:
             return name, []
-        for subj, raw, dep in edges:
+        for subj, raw, dep, dep_text in edges:
             if canonical(dep.name) == name and subj not in seen:
                 above = chain_to_addition(subj, seen | {subj})
                 if above is not None:
-                    return above[0], [*above[1], raw]
+                    return above[0], [*(above[1] or [raw]), dep_text]
         return None
 
-    for subj, raw, dep in blocked_needs:
+    # uv sometimes states the clash indirectly ("X depends on jupyter-server==1.23.4", the runtime's
+    # pin, and elsewhere "Y depends on jupyter-server>=2.4.0"): any edge needing a version of a
+    # mentioned baseline pin that the runtime's version does not satisfy is a candidate; the last
+    # one in the text is uv's most general conclusion.
+    pinned_here = {
+        canonical(r.name) for r in (_parse(m.group(0)) for m in _REQ_RE.finditer(flat)) if r and blocker(r)
+    }
+    indirect = [
+        e
+        for e in edges
+        if canonical(e[2].name) in pinned_here
+        and e[2].specifier
+        and not e[2].specifier.contains(baseline[canonical(e[2].name)], prereleases=True)
+    ]
+    for subj, raw, dep, dep_text in [*blocked_needs, *reversed(indirect)]:
         blocked = canonical(dep.name)
         chain = chain_to_addition(subj, frozenset({subj}))
         if chain is None:
             continue
         addition, above = chain
-        path = (*above, raw, str(dep))
+        path = (*(above or [raw]), dep_text)
         key = (addition, blocked)
         if key in found:
             continue

@@ -67,6 +67,14 @@ error: No solution found when resolving dependencies
          And because you require jupyter-events==0.10.0, we can conclude that your requirements are unsatisfiable.
 """
 
+# Two hops: jupyter-ai -> jupyterlab>=4.0 -> jupyter-server>=2.4.0, runtime pins jupyter-server 1.23.4.
+MULTI_HOP = """\
+error: No solution found when resolving dependencies
+  cause: Because jupyterlab>=4.6.0rc0 depends on jupyter-server>=2.19.0 and jupyterlab>=4.0.0,<=4.6.0b1 depends on jupyter-server>=2.4.0, we can conclude that jupyterlab>=4.0.0 depends on jupyter-server>=2.4.0.
+         And because jupyter-ai==2.20.0 depends on jupyter-server==1.23.4, we can conclude that jupyter-ai==2.20.0 and jupyterlab>=4.0.0 are incompatible.
+         And because jupyter-ai==2.20.0 depends on jupyterlab>=4.0 and you require jupyter-ai==2.20.0, we can conclude that your requirements are unsatisfiable.
+"""
+
 NO_VERSION = """\
 error: No solution found when resolving dependencies
   cause: Because there is no version of chispa==99.0 and you require chispa==99.0, we can conclude that your requirements are unsatisfiable.
@@ -136,3 +144,16 @@ def test_a_package_the_baseline_does_not_pin_is_not_called_a_conflict():
     assert parse_conflicts(DIRECT, {"numpy": "numpy==1.21.0"}, {"attrs": "22.1.0"}) == []
     # attrs pinned at another version than the text names: not this baseline's pin.
     assert parse_conflicts(TRANSITIVE, {"referencing": "referencing==0.35.1"}, {"attrs": "21.0.0"}) == []
+
+
+def test_multi_hop_transitive_conflict_shows_the_path():
+    [c] = parse_conflicts(MULTI_HOP, {"jupyter-ai": "jupyter-ai==2.20.0"}, BASELINE)
+    assert (c.kind, c.package, c.blocker, c.blocker_version) == (
+        "transitive",
+        "jupyter-ai",
+        "jupyter-server",
+        "1.23.4",
+    )
+    assert c.needs == "jupyter-server>=2.4.0"
+    assert c.path == ("jupyter-ai==2.20.0", "jupyterlab>=4.0", "jupyter-server>=2.4.0")
+    assert "via jupyter-ai==2.20.0 -> jupyterlab>=4.0 -> jupyter-server>=2.4.0" in c.summary()
