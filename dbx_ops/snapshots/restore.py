@@ -284,7 +284,7 @@ class Restorer:
             return Fingerprint.parse(r.fingerprint)
         if method == METHOD_COPY and r.clone_target:
             return table_fingerprint(self.spark, parse_table_name(r.clone_target))
-        if self.tables.version_readable(r.table, r.version) is None:
+        if method == METHOD_RESTORE or self.tables.version_readable(r.table, r.version) is None:
             return table_fingerprint(self.spark, r.table, r.version)
         return None
 

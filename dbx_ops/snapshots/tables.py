@@ -122,32 +122,33 @@ class DeltaTables:
         return _commit(rows[0].asDict())
 
     def state(self, table: TableName, attempts: int = 5) -> TableState:
-        """The table's current state, read consistently (retried if a commit lands while reading)."""
+        """The table's current state, read consistently (again if a commit lands while reading).
+
+        ``DESCRIBE DETAIL``'s ``lastModified`` is the latest commit's time, so detail and
+        history agree when the two timestamps match.
+        """
         for _ in range(max(1, attempts)):
             detail = self._detail(table)
             head = self.latest_commit(table)
-            schema_json = self.schema_json(table, head.version)
-            again = self._detail(table)
-            if again.get("lastModified") == detail.get("lastModified") and again.get("id") == detail.get(
-                "id"
-            ):
-                return TableState(
-                    name=table,
-                    table_id=str(detail["id"]),
-                    location=str(detail.get("location") or ""),
-                    version=head.version,
-                    commit_timestamp=head.timestamp,
-                    properties=dict(detail.get("properties") or {}),
-                    partition_columns=tuple(detail.get("partitionColumns") or ()),
-                    clustering_columns=tuple(detail.get("clusteringColumns") or ()),
-                    min_reader_version=detail.get("minReaderVersion"),
-                    min_writer_version=detail.get("minWriterVersion"),
-                    table_features=tuple(detail.get("tableFeatures") or ()),
-                    num_files=detail.get("numFiles"),
-                    size_in_bytes=detail.get("sizeInBytes"),
-                    schema_json=schema_json,
-                )
-            logger.info("%s changed while being read; reading again", table)
+            if detail.get("lastModified") not in (None, head.timestamp):
+                logger.info("%s changed while being read; reading again", table)
+                continue
+            return TableState(
+                name=table,
+                table_id=str(detail["id"]),
+                location=str(detail.get("location") or ""),
+                version=head.version,
+                commit_timestamp=head.timestamp,
+                properties=dict(detail.get("properties") or {}),
+                partition_columns=tuple(detail.get("partitionColumns") or ()),
+                clustering_columns=tuple(detail.get("clusteringColumns") or ()),
+                min_reader_version=detail.get("minReaderVersion"),
+                min_writer_version=detail.get("minWriterVersion"),
+                table_features=tuple(detail.get("tableFeatures") or ()),
+                num_files=detail.get("numFiles"),
+                size_in_bytes=detail.get("sizeInBytes"),
+                schema_json=self.schema_json(table, head.version),
+            )
         raise SnapshotError(
             f"Table {table} kept changing while its state was read; try again when writes pause."
         )
