@@ -606,14 +606,19 @@ class JobDeployer:
                 "test_run_result": result,
                 "error": f"smoke run {run_id} on {green_name!r} ended {result}",
             }
+        live = self.store.live(current_id)[2] if current_id is not None else {}
         if current_id is not None:
-            live = self.store.live(current_id)[2]
             blue_pause = {k: {**live[k], "pause_status": "PAUSED"} for k in pause_status(live)}
             self._rename(current_id, f"{name}-blue-backup", blue_pause)
             steps.append(f"renamed job {current_id} to {name + '-blue-backup'!r} (schedule paused)")
         restore = {k: spec[k] for k in pause_status(spec)}
         self._rename(green_id, name, restore)
         steps.append(f"renamed green job {green_id} to {name!r} with the intended schedule")
+        if current_id is not None:
+            # Production now has a new job id: give it the previous definition as its backup, so
+            # `dbx-ops jobs rollback --job <name>` can go back without the blue job.
+            kept = self.store.save(green_id, live)
+            steps.append(f"stored the previous definition as backup {kept.version} of job {green_id}")
         return {"success": True, "job_id": green_id, "test_run_id": run_id, "test_run_result": result}
 
     def _canary(

@@ -15,7 +15,10 @@ from databricks.sdk.service.workspace import ImportFormat, Language
 from dbx_ops.cli import main
 from dbx_ops.errors import CheckFailedError, InvalidInputError
 from dbx_ops.jobs.deploy import DeployOptions, JobDeployer
+from dbx_ops.jobs.rollback import JobRollback, RollbackOptions
 from dbx_ops.jobs.store import JobDefinitionStore
+
+pytestmark = pytest.mark.workspace
 
 
 def _spec(name: str, notebook: str = "/Workspace/pipelines/c360/gold", **extra) -> dict:
@@ -147,7 +150,7 @@ def test_blue_green_failing_smoke_run_leaves_production_untouched(ws: WorkspaceC
 
 
 def test_blue_green_success_swaps_names_and_keeps_blue(ws: WorkspaceClient, tmp_path: Path):
-    deployer, _ = _deployer(ws, tmp_path)
+    deployer, store = _deployer(ws, tmp_path)
     blue = deployer.deploy(_spec("bg-ok"), _opts(tmp_path))
     result = deployer.deploy(
         _spec("bg-ok", notebook="/Workspace/pipelines/c360/gold_v2"), _opts(tmp_path, strategy="blue-green")
@@ -161,6 +164,15 @@ def test_blue_green_success_swaps_names_and_keeps_blue(ws: WorkspaceClient, tmp_
     assert green.tasks[0].notebook_task.notebook_path.endswith("gold_v2")  # type: ignore[index,union-attr]
     smoke = ws.jobs.get_run(int(result.test_run_id or 0))
     assert smoke.job_id == result.job_id
+
+    # Production has a new job id; it still rolls back to the previous definition by name.
+    rolled = JobRollback(ws, store, journal_dir=tmp_path / "j", sleep=lambda s: None).run(
+        "bg-ok", RollbackOptions(poll_s=0.01)
+    )
+    assert rolled.status == "completed" and rolled.job_id == result.job_id
+    back = ws.jobs.get(int(result.job_id or 0)).settings
+    assert back is not None and back.name == "bg-ok" and back.schedule.pause_status.value == "UNPAUSED"  # type: ignore[union-attr]
+    assert back.tasks[0].notebook_task.notebook_path.endswith("/gold")  # type: ignore[index,union-attr]
 
 
 def test_canary_runs_a_subset_then_cuts_over(ws: WorkspaceClient, tmp_path: Path):

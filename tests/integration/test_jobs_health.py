@@ -16,6 +16,8 @@ from dbx_ops.jobs.health import JobHealthChecker
 from dbx_ops.state import StateStore
 from dbx_ops.validation.metrics import RESULTS_DDL
 
+pytestmark = pytest.mark.workspace
+
 
 def _job(ws: WorkspaceClient, name: str, tags: dict[str, str] | None = None) -> int:
     task = jobs.Task(

@@ -17,6 +17,8 @@ from dbx_ops.jobs.deploy import DeployOptions, JobDeployer
 from dbx_ops.jobs.rollback import JobRollback, RollbackOptions
 from dbx_ops.jobs.store import JobDefinitionStore
 
+pytestmark = pytest.mark.workspace
+
 FAST = RollbackOptions(poll_s=0.05, timeout_s=30, reason="a schema mismatch on critical assets")
 
 

@@ -14,6 +14,8 @@ from dbx_ops.errors import NotFoundError
 from dbx_ops.jobs.store import JobDefinitionStore, settings_sha
 from dbx_ops.state import StateStore
 
+pytestmark = pytest.mark.workspace
+
 
 def _create(ws: WorkspaceClient, name: str) -> int:
     created = ws.jobs.create(
