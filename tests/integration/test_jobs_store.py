@@ -131,3 +131,73 @@ def test_unknown_jobs_and_backups_are_clear_errors(
     assert main(["jobs", "diff", "--job", "424242", "--dir", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "424242 does not exist" in err and err.count("\n") == 1
+
+
+def test_real_binaries_against_the_stand_in(workspace: WorkspaceClient, tmp_path: Path):
+    """`dbx-ops` as a process and the real `databricks` CLI v1.9.0 see the same workspace."""
+    import subprocess
+    import sys
+
+    import standin
+
+    server = standin.of(str(workspace.config.host))
+    env = {**server.env(), "DBX_OPS_HOME": str(tmp_path / "home")}
+    repo = Path(__file__).resolve().parents[2]
+    databricks = repo / ".cache" / "bin" / "databricks"
+    created = subprocess.run(
+        [
+            str(databricks),
+            "jobs",
+            "create",
+            "--json",
+            json.dumps({"name": "from-cli", "max_concurrent_runs": 2}),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    job_id = int(json.loads(created.stdout)["job_id"])
+    dbx_ops = Path(sys.executable).with_name("dbx-ops")
+    backup = subprocess.run(
+        [
+            str(dbx_ops),
+            "jobs",
+            "backup",
+            "--job",
+            "from-cli",
+            "--dir",
+            str(tmp_path / "bk"),
+            "--no-table",
+            "--json",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=tmp_path,
+    )
+    assert backup.returncode == 0, backup.stderr
+    assert json.loads(backup.stdout)["backups"][0]["job_id"] == job_id
+    subprocess.run(
+        [
+            str(databricks),
+            "jobs",
+            "update",
+            "--json",
+            json.dumps({"job_id": job_id, "new_settings": {"max_concurrent_runs": 5}}),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    diff = subprocess.run(
+        [str(dbx_ops), "jobs", "diff", "--job", str(job_id), "--dir", str(tmp_path / "bk")],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=tmp_path,
+    )
+    assert diff.returncode == 1 and '+  "max_concurrent_runs": 5' in diff.stdout
