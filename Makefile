@@ -81,7 +81,7 @@ integration: integration-classic integration-connect
 test: setup lint unit integration
 
 bench: setup
-	$(PY) benchmarks/run_all.py
+	$(PY) benchmarks/run_all.py $(BENCH)
 
 # Dependency locking: uv vs pip-compile, init script on a matching node (results in BENCHMARKS.md).
 bench-lock: setup
