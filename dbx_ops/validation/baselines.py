@@ -92,49 +92,15 @@ class BaselineSpec:
 def snapshot_version(spark: Any, label: str, table: TableName, state: StateStore | None = None) -> int:
     """The Delta version a snapshot label recorded for ``table``.
 
-    Uses ``dbx_ops.snapshots.lookup_snapshot`` (imported here, when needed);
-    without the snapshots package it reads the ``snapshots`` state table
-    (``label``, ``table_name``, ``version``) directly.
+    Uses the snapshot registry (``dbx_ops.snapshots.lookup_snapshot``, imported when needed).
 
     Raises:
         NotFoundError: when there is no such snapshot of that table.
     """
-    try:
-        from dbx_ops.snapshots import lookup_snapshot
-    except ImportError:
-        return _snapshot_version_from_state(spark, label, table, state)
+    from dbx_ops.snapshots import lookup_snapshot
+
     record = lookup_snapshot(spark, label, str(table), store=state)
     return int(record.version)
-
-
-def _snapshot_version_from_state(spark: Any, label: str, table: TableName, state: StateStore | None) -> int:
-    from pyspark.sql import functions as F
-
-    store = state or StateStore.from_env(spark)
-    missing = NotFoundError(
-        f"There is no snapshot {label!r} of {table}; list them with `dbx-ops snapshot list`."
-    )
-    if not store.exists("snapshots"):
-        raise missing
-    rows = (
-        store.read("snapshots")
-        .where(F.col("label") == F.lit(label))
-        .select("table_name", "version")
-        .collect()
-    )
-    versions = [int(r["version"]) for r in rows if _same_table(r["table_name"], table)]
-    if not versions:
-        raise missing
-    return max(versions)
-
-
-def _same_table(name: str | None, table: TableName) -> bool:
-    if not name:
-        return False
-    try:
-        return parse_table_name(name) == table
-    except InvalidInputError:
-        return False
 
 
 class BaselineResolver:
