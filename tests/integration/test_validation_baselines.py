@@ -173,7 +173,9 @@ def test_cli_as_a_real_process_on_a_path_table(spark, tmp_path):
     path = str(tmp_path / "events")
     daily(spark).write.format("delta").save(path)
     spark.sql(f"DELETE FROM delta.`{path}` WHERE id < 500")
-    env = {**os.environ, "DBX_OPS_HOME": str(tmp_path / "home")}
+    # Its own state folder (one Derby metastore per process) and a classic session: a second local
+    # Spark Connect server would collide with this session's port in the Connect pass.
+    env = {**os.environ, "DBX_OPS_HOME": str(tmp_path / "home"), "DBX_OPS_SPARK": "classic"}
     proc = subprocess.run(
         [sys.executable, "-m", "dbx_ops", "validate", f"delta.`{path}`", "--baseline", "version:0", "--json"],
         capture_output=True,

@@ -1,0 +1,207 @@
+"""Validation cost on one real Delta table, against its peers, in one run.
+
+1. The same nine checks (row count bounds, not-null with and without
+   ``mostly``, value ranges, distinct-count bounds, a column-set contract) as a
+   Great Expectations 1.x suite on the Spark DataFrame vs ``dbx_ops`` validate
+   (goal: >= 20x faster).
+2. A full ``dbx_ops`` profile of every column (counted over stored bins: the
+   steady-state single pass) vs a bare scan of the same table,
+   ``df.write.format("noop")`` (goal: <= 1.5x).
+3. Spark jobs per validation (classic ``statusTracker`` — benchmark only):
+   the profile query alone, a validation whose baseline is stored
+   (``previous``) and one whose baseline is not (``version:0``).
+4. A Delta metadata row count (``COUNT(*)`` answered from the log) vs
+   ``df.count()`` that has to scan.
+
+Usage: ``.venv/bin/python benchmarks/bench_validation.py [--rows 5000000] [--repeat 3]``.
+Runs in classic mode in a temporary ``DBX_OPS_HOME``; prints a JSON summary last.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+RULES = [
+    {"type": "row_count_bounds", "min": 1, "max": 1_000_000_000},
+    {"type": "not_null", "columns": ["id"]},
+    {"type": "not_null", "columns": ["amount"], "mostly": 0.95},
+    {"type": "not_null", "columns": ["cat"]},
+    {"type": "value_range", "column": "amount", "min": 0, "max": 100_000},
+    {"type": "value_range", "column": "qty", "min": 0, "max": 1_000},
+    {"type": "distinct_count_bounds", "column": "cat", "min": 1, "max": 20},
+    {"type": "distinct_count_bounds", "column": "region", "min": 1, "max": 200},
+    {
+        "type": "schema_contract",
+        "columns": {
+            "id": "bigint",
+            "amount": "double",
+            "qty": "int",
+            "region": "int",
+            "cat": "string",
+            "customer": "string",
+            "flag": "boolean",
+            "ts": "timestamp",
+        },
+    },
+]
+
+
+def timed(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
+    """Best wall time of ``repeat`` runs, and the last result."""
+    times, out = [], None
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - t0)
+    return min(times), out
+
+
+def jobs(spark: Any, fn: Callable[[], Any]) -> int:
+    """Spark jobs ``fn`` ran (classic only: a job group and the status tracker)."""
+    sc = spark.sparkContext
+    group = f"bench-{uuid.uuid4().hex[:8]}"
+    sc.setJobGroup(group, group)
+    try:
+        fn()
+    finally:
+        sc.setLocalProperty("spark.jobGroup.id", None)
+    return len(sc.statusTracker().getJobIdsForGroup(group))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--rows", type=int, default=5_000_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--ge-repeat", type=int, default=2)
+    args = parser.parse_args()
+
+    tmp = tempfile.mkdtemp(prefix="bench_validation_")
+    os.environ["DBX_OPS_HOME"] = os.path.join(tmp, "home")
+    os.environ["DBX_OPS_SPARK"] = "classic"
+    logging.getLogger("great_expectations").setLevel(logging.ERROR)
+    from pyspark.sql import functions as F
+
+    from dbx_ops.runtime import get_spark
+    from dbx_ops.state import StateStore
+    from dbx_ops.validation import Validator
+    from dbx_ops.validation.ge import run_expectation_suite, to_expectation_suite
+
+    spark = get_spark()
+    spark.sql("CREATE SCHEMA IF NOT EXISTS bench")
+    table = "bench.orders"
+    spark.range(args.rows).select(
+        "id",
+        F.when(F.col("id") % 50 != 0, (F.col("id") % 10_000) * 1.5).alias("amount"),
+        (F.col("id") % 1000).cast("int").alias("qty"),
+        (F.col("id") % 97).cast("int").alias("region"),
+        F.concat(F.lit("cat_"), (F.col("id") % 8).cast("string")).alias("cat"),
+        F.concat(F.lit("customer_"), (F.col("id") % 100_000).cast("string")).alias("customer"),
+        (F.col("id") % 3 == 0).alias("flag"),
+        F.expr("timestamp'2026-01-01 00:00:00' + make_interval(0, 0, 0, 0, 0, 0, id % 86400)").alias("ts"),
+    ).write.format("delta").mode("overwrite").saveAsTable(table)
+    df = spark.table(table)
+    validator = Validator(spark, store=StateStore(spark, schema="bench_state"))
+    first = validator.profile(table)  # the reference: bins and top values, stored
+    results: dict[str, Any] = {"rows": args.rows, "columns": len(df.columns)}
+
+    # 1. GE suite vs dbx_ops on the same nine checks.
+    export = to_expectation_suite(RULES, name="bench")
+    run_expectation_suite(spark, df, export)  # warm-up (GE imports, context)
+    validator.validate(table, rules=RULES, save=False)
+    ge_s, ge_report = timed(lambda: run_expectation_suite(spark, df, export), args.ge_repeat)
+    ours_s, ours_report = timed(lambda: validator.validate(table, rules=RULES, save=False), args.repeat)
+
+    def verdicts(report: Any) -> dict[str, bool]:  # schema_contract gives GE one result, us three
+        out: dict[str, bool] = {}
+        for r in report.results:
+            key = r.rule.split(":")[0] if r.type == "schema_contract" else r.rule
+            out[key] = out.get(key, True) and r.passed
+        return out
+
+    same = verdicts(ours_report) == verdicts(ge_report)
+    results["ge_suite_s"] = round(ge_s, 2)
+    results["dbx_ops_validate_s"] = round(ours_s, 2)
+    results["ge_over_dbx_ops"] = round(ge_s / ours_s, 1)
+    results["same_verdicts"] = same
+    results["expectations"] = len(export.suite.expectations)
+
+    # 2. Full profile (one pass over stored bins) vs a bare scan.
+    def noop() -> None:
+        df.write.format("noop").mode("overwrite").save()
+
+    def one_pass() -> Any:
+        src = validator.profiler.source(table)
+        return validator.profiler.profile_source(src, None, first)
+
+    noop()
+    scan_s, _ = timed(noop, args.repeat)
+    prof_s, _ = timed(one_pass, args.repeat)
+    first_s, _ = timed(lambda: validator.profile(table, save=False), 1)
+    results["noop_scan_s"] = round(scan_s, 2)
+    results["profile_one_pass_s"] = round(prof_s, 2)
+    results["profile_over_scan"] = round(prof_s / scan_s, 2)
+    results["first_profile_with_bins_s"] = round(first_s, 2)
+
+    # 3. Spark jobs.
+    src = validator.profiler.source(table)
+    results["jobs_profile_query"] = jobs(spark, lambda: validator.profiler.profile_source(src, None, first))
+    results["jobs_noop_scan"] = jobs(spark, noop)
+    results["jobs_baseline_profile_with_bins"] = jobs(
+        spark, lambda: validator.profiler.profile_source(validator.profiler.source(table, version=0), None)
+    )
+    results["jobs_validate_previous_no_save"] = jobs(
+        spark, lambda: validator.validate(table, "previous", save=False)
+    )
+    results["jobs_validate_previous_saved"] = jobs(spark, lambda: validator.validate(table, "previous"))
+    fresh = Validator(spark, store=StateStore(spark, schema=f"bench_state_{uuid.uuid4().hex[:6]}"))
+    results["jobs_validate_version0_not_stored_no_save"] = jobs(
+        spark, lambda: fresh.validate(table, "version:0", save=False)
+    )
+
+    # 4. Metadata row count vs a scan.
+    meta_s, meta_n = timed(lambda: spark.table(table).count(), args.repeat)
+    scan_count_s, scan_n = timed(
+        lambda: spark.table(table).where(F.col("id").isNotNull()).count(), args.repeat
+    )
+    assert meta_n == scan_n == args.rows
+    results["metadata_count_s"] = round(meta_s, 3)
+    results["scan_count_s"] = round(scan_count_s, 3)
+    results["scan_over_metadata"] = round(scan_count_s / meta_s, 1)
+
+    print(
+        f"rows: {args.rows:,} x {results['columns']} columns "
+        "(bigint, double, int, string, boolean, timestamp)"
+    )
+    print(
+        f"GE 1.x suite ({results['expectations']} expectations): {ge_s:.2f} s"
+        f"   dbx_ops validate: {ours_s:.2f} s"
+        f"   -> {results['ge_over_dbx_ops']}x faster (goal >= 20x); same verdicts: {same}"
+    )
+    print(
+        f"profile, all columns, one pass: {prof_s:.2f} s   noop scan: {scan_s:.2f} s"
+        f"   -> {results['profile_over_scan']}x the scan (goal <= 1.5x);"
+        f" first profile with bins/top-k: {first_s:.2f} s"
+    )
+    print(
+        "Spark jobs: profile query {jobs_profile_query} (noop scan {jobs_noop_scan}); baseline profiled with "
+        "bins {jobs_baseline_profile_with_bins}; validate previous {jobs_validate_previous_no_save} "
+        "(+ saving: {jobs_validate_previous_saved}); validate version:0 not stored "
+        "{jobs_validate_version0_not_stored_no_save}".format(**results)
+    )
+    print(
+        f"row count: metadata {meta_s * 1000:.0f} ms vs scan {scan_count_s * 1000:.0f} ms"
+        f"   -> {results['scan_over_metadata']}x"
+    )
+    print(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
