@@ -87,5 +87,10 @@ bench: setup
 bench-lock: setup
 	$(PY) benchmarks/bench_lock.py --repeat 3
 
+# Snapshots: pin cost at 10 thousand vs 10 million rows, restore vs rewrite (results in BENCHMARKS.md).
+.PHONY: bench-snapshot
+bench-snapshot: setup
+	$(PY) benchmarks/bench_snapshot.py --repeat 3
+
 clean:
 	rm -rf .dbx_ops .pytest_cache .mypy_cache .ruff_cache

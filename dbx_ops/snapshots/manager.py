@@ -31,7 +31,7 @@ from dbx_ops.snapshots.registry import (
 )
 from dbx_ops.snapshots.report import RestoreReport, VerifyResult
 from dbx_ops.snapshots.retention import RetentionWindow, parse_keep, retention_plan
-from dbx_ops.snapshots.tables import DeltaTables, first_line
+from dbx_ops.snapshots.tables import DeltaTables, TableState, first_line
 from dbx_ops.state import StateStore
 
 logger = logging.getLogger(__name__)
@@ -150,11 +150,14 @@ class Snapshots:
 
         # 1. Read every table and plan retention before changing anything.
         plans: list[tuple[TableName, dict[str, str]]] = []
+        states: dict[str, TableState] = {}
         for name in names:
             state = self.tables.state(name)
             window = RetentionWindow.from_properties(state.properties)
             _, changes = retention_plan(window, mode, self.now(), keep_for, extend_retention)
             plans.append((name, changes))
+            if not changes:
+                states[str(name)] = state
 
         # 2. Raise retention where the user opted in (a commit of its own, so it is pinned too).
         events: list[SnapshotEvent] = []
@@ -176,7 +179,8 @@ class Snapshots:
         created: list[TableName] = []
         try:
             for name in names:
-                record = self._pin(name, label, mode, note, keep_for, user, fingerprint)
+                state = states.get(str(name)) or self.tables.state(name)
+                record = self._pin(state, label, mode, note, keep_for, user, fingerprint)
                 if mode != "pin":
                     target = self._copy(name, record, label)
                     created.append(target)
@@ -210,7 +214,7 @@ class Snapshots:
 
     def _pin(
         self,
-        name: TableName,
+        state: TableState,
         label: str,
         mode: str,
         note: str | None,
@@ -218,7 +222,7 @@ class Snapshots:
         user: str | None,
         fingerprint: bool,
     ) -> SnapshotRecord:
-        state = self.tables.state(name)
+        name = state.name
         window = RetentionWindow.from_properties(state.properties)
         until, _ = retention_plan(window, mode, state.commit_timestamp, None, False)
         return SnapshotRecord(

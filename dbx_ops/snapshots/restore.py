@@ -115,7 +115,15 @@ class Restorer:
         results: list[TableRestoreResult] = []
         for i, record in enumerate(records):
             try:
-                result = self._table(label, record, dry_run, fingerprint)
+                try:
+                    result = self._table(label, record, dry_run, fingerprint)
+                except DbxOpsError:
+                    raise
+                except Exception as unexpected:
+                    raise RestoreError(
+                        f"Restoring {record.table_name} failed unexpectedly: {first_line(unexpected)}; "
+                        "its DESCRIBE HISTORY shows whether a RESTORE was committed."
+                    ) from unexpected
             except DbxOpsError as exc:
                 status = REFUSED if getattr(exc, "_refused", False) else FAILED
                 results.append(
