@@ -18,7 +18,7 @@ the metrics store instead of being scanned again.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -124,6 +124,7 @@ class BaselineResolver:
         where: str | None,
         columns: Sequence[str] | None,
         distributions: bool = True,
+        distinct: Collection[str] | None = None,
     ) -> tuple[TableProfile, bool]:
         """The baseline profile, and whether it was read from the store (True) or just profiled.
 
@@ -133,6 +134,7 @@ class BaselineResolver:
             where: the filter of the current run; applied to version/snapshot/table baselines too.
             columns: the columns to profile (None: all).
             distributions: compute histograms / top-k for the baseline.
+            distinct: columns that get an approximate distinct count (None: all).
 
         Raises:
             NotFoundError: when the snapshot, version, run or stored profile does not exist.
@@ -143,7 +145,9 @@ class BaselineResolver:
         if spec.kind == "table":
             other = parse_table_name(str(spec.value))
             src = self.profiler.source(other, where, label=str(spec))
-            return self.profiler.profile_source(src, _present(src, columns), None, distributions), False
+            return self.profiler.profile_source(
+                src, _present(src, columns), None, distributions, distinct
+            ), False
         if table is None:
             raise InvalidInputError(
                 f"Baseline {spec} needs the table's name; validate a table, or pass a baseline "
@@ -160,7 +164,9 @@ class BaselineResolver:
             return stored, True
         if spec.kind == "partition":
             src = self.profiler.source(table, str(spec.value), label=str(spec))
-            return self.profiler.profile_source(src, _present(src, columns), None, distributions), False
+            return self.profiler.profile_source(
+                src, _present(src, columns), None, distributions, distinct
+            ), False
         if spec.kind == "snapshot":
             version = snapshot_version(self.spark, str(spec.value), table, self.metrics.state)
         else:
@@ -171,7 +177,7 @@ class BaselineResolver:
                 logger.info("baseline %s: reusing stored profile %s", spec, stored.run_id)
                 return stored, True
         src = self.profiler.source(table, where, version=version, label=str(spec))
-        return self.profiler.profile_source(src, _present(src, columns), None, distributions), False
+        return self.profiler.profile_source(src, _present(src, columns), None, distributions, distinct), False
 
 
 def _present(src: DataSource, columns: Sequence[str] | None) -> list[str] | None:

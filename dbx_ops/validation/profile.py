@@ -25,7 +25,7 @@ import itertools
 import logging
 import re
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
@@ -229,8 +229,18 @@ class Profiler:
         columns: Sequence[str] | None = None,
         reference: TableProfile | None = None,
         distributions: bool = True,
+        distinct: Collection[str] | None = None,
     ) -> TableProfile:
-        """Profile an already resolved :class:`DataSource` (see :meth:`profile`)."""
+        """Profile an already resolved :class:`DataSource` (see :meth:`profile`).
+
+        Args:
+            src: the data.
+            columns: columns to measure; None for all, ``[]`` for the row count only.
+            reference: a baseline profile whose bins and categories are counted.
+            distributions: compute histograms / top-k for columns the reference does not cover.
+            distinct: columns that get ``approx_count_distinct`` (the costliest aggregate);
+                None for every column.
+        """
         from pyspark.sql import functions as F
 
         schema = tuple((f.name, f.dataType.simpleString()) for f in src.df.schema.fields)
@@ -257,7 +267,8 @@ class Profiler:
         exprs: list[Column] = [F.count(F.lit(1)).alias("__rows")]
         plans: dict[str, dict[str, Any]] = {}
         for i, name in enumerate(chosen):
-            plan = self._plan(i, name, types[name], reference, distributions)
+            wants_distinct = distinct is None or name in distinct
+            plan = self._plan(i, name, types[name], reference, distributions, wants_distinct)
             plans[name] = plan
             exprs += plan["exprs"]
         logger.info("profiling %s: %d columns, %d aggregates in one pass", src.label, len(chosen), len(exprs))
@@ -278,7 +289,13 @@ class Profiler:
         )  # fmt: skip
 
     def _plan(
-        self, i: int, name: str, dtype: str, reference: TableProfile | None, distributions: bool
+        self,
+        i: int,
+        name: str,
+        dtype: str,
+        reference: TableProfile | None,
+        distributions: bool,
+        wants_distinct: bool = True,
     ) -> dict[str, Any]:
         from pyspark.sql import functions as F
 
@@ -289,7 +306,9 @@ class Profiler:
         plan: dict[str, Any] = {"prefix": p, "kind": kind, "exprs": exprs}
         if kind == "other":
             return plan
-        exprs.append(F.approx_count_distinct(col, self.options.rsd).alias(p + "distinct"))
+        if wants_distinct:
+            exprs.append(F.approx_count_distinct(col, self.options.rsd).alias(p + "distinct"))
+            plan["distinct"] = True
         ref = reference.column(name) if reference is not None else None
         if kind == "numeric":
             num = col.cast("double")
@@ -332,7 +351,8 @@ class Profiler:
         base: dict[str, Any] = {"name": name, "dtype": dtype, "null_count": nulls}
         if kind == "other":
             return ColumnProfile(**base)
-        base["distinct"] = int(v.get(p + "distinct") or 0)
+        if plan.get("distinct"):
+            base["distinct"] = int(v.get(p + "distinct") or 0)
         if kind == "numeric":
             base.update(
                 min=_float(v.get(p + "min")),
@@ -371,7 +391,8 @@ class Profiler:
                     continue
                 key = _bucket(column.cast("double"), edges).cast("string")
             else:
-                if (cols[name].distinct or 0) > self.options.max_categories:
+                measured = cols[name].distinct
+                if measured is None or measured > self.options.max_categories:
                     continue
                 key = column.cast("string")
             tagged[idx] = name

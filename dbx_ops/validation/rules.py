@@ -761,6 +761,21 @@ class RuleSet:
             wanted += [c for c in cols if c not in wanted]
         return wanted
 
+    def distinct_needed(self) -> list[str] | None:
+        """Columns whose approximate distinct count the rules read: a list, or None for every column.
+
+        Distribution rules need it everywhere (it decides which columns get top-k).
+        """
+        wanted: list[str] = []
+        for rule in self.rules:
+            if isinstance(rule, Distribution) or (isinstance(rule, DistinctRatioDelta) and not rule.columns):
+                return None
+            cols = rule.columns if isinstance(rule, DistinctRatioDelta) else ()
+            if isinstance(rule, DistinctCountBounds):
+                cols = (rule.column,)
+            wanted += [c for c in cols if c not in wanted]
+        return wanted
+
     def evaluate(
         self, current: TableProfile, baseline: TableProfile | None, now: datetime | None = None
     ) -> list[RuleResult]:

@@ -108,13 +108,16 @@ class Validator:
         ruleset = load_rules(rules)
         wanted = _columns(ruleset, columns)
         distributions = any(isinstance(r, Distribution) for r in ruleset)
+        distinct = ruleset.distinct_needed()
         src = self.profiler.source(table_or_df, where)
         table = parse_table_name(src.table_name) if src.table_name is not None else None
         if wanted is not None:
             missing = [c for c in wanted if c not in {f.name for f in src.df.schema.fields}]
             wanted = [c for c in wanted if c not in missing]
-        base_profile, stored = self._baseline(baseline, ruleset, table, src.filter, wanted, distributions)
-        current = self.profiler.profile_source(src, wanted, base_profile, distributions)
+        base_profile, stored = self._baseline(
+            baseline, ruleset, table, src.filter, wanted, distributions, distinct
+        )
+        current = self.profiler.profile_source(src, wanted, base_profile, distributions, distinct)
         results = ruleset.evaluate(current, base_profile, now)
         report = ValidationReport(
             table=current.table_name or "DataFrame",
@@ -138,6 +141,7 @@ class Validator:
         where: str | None,
         columns: list[str] | None,
         distributions: bool,
+        distinct: list[str] | None,
     ) -> tuple[TableProfile | None, bool]:
         if baseline is None:
             if ruleset.needs_baseline:
@@ -151,10 +155,10 @@ class Validator:
             return baseline, True
         if isinstance(baseline, str | BaselineSpec):
             spec = BaselineSpec.parse(baseline)
-            return self.baselines.resolve(spec, table, where, columns, distributions)
+            return self.baselines.resolve(spec, table, where, columns, distributions, distinct)
         if hasattr(baseline, "agg") and hasattr(baseline, "schema"):
             src = self.profiler.source(baseline, where, label="dataframe")
-            return self.profiler.profile_source(src, columns, None, distributions), False
+            return self.profiler.profile_source(src, columns, None, distributions, distinct), False
         raise InvalidInputError(
             "Baseline must be a baseline string, a TableProfile or a DataFrame, "
             f"got {type(baseline).__name__}."

@@ -234,3 +234,13 @@ def test_rules_are_frozen():
     rule = R.RowCountChange()
     with pytest.raises(dataclasses.FrozenInstanceError):
         rule.max_pct = 1  # type: ignore[misc]
+
+
+def test_only_the_distinct_counts_rules_read_are_computed():
+    assert R.load_rules([{"type": "not_null", "columns": ["a"]}]).distinct_needed() == []
+    rules = [
+        {"type": "distinct_count_bounds", "column": "cat", "min": 1},
+        {"type": "distinct_ratio_delta", "columns": ["cat", "region"]},
+    ]
+    assert R.load_rules(rules).distinct_needed() == ["cat", "region"]
+    assert R.default_rules().distinct_needed() is None  # distribution rules: every column
