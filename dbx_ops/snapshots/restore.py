@@ -42,7 +42,13 @@ from dbx_ops.snapshots.report import (
     RestoreReport,
     TableRestoreResult,
 )
-from dbx_ops.snapshots.tables import DeltaTables, TableState, first_line, is_concurrent_conflict
+from dbx_ops.snapshots.tables import (
+    DeltaTables,
+    TableState,
+    first_line,
+    is_concurrent_conflict,
+    is_missing_data,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -150,7 +156,7 @@ class Restorer:
 
     def _table(self, label: str, r: SnapshotRecord, dry_run: bool, fingerprint: bool) -> TableRestoreResult:
         name = r.table
-        plan = self._plan(label, r)
+        plan = self._plan(label, r, check_files=dry_run)
         base = TableRestoreResult(
             table_name=r.table_name,
             snapshot_version=r.version,
@@ -167,7 +173,15 @@ class Restorer:
             checks = self._checks(r, name, plan.state.version, plan.method, expected, fingerprint)
             return replace(base, version_after=plan.state.version, checks=checks)
 
-        expected = self._expected_fingerprint(r, plan.method) if fingerprint else None
+        expected = None
+        if fingerprint:
+            try:
+                expected = self._expected_fingerprint(r, plan.method)
+            except Exception as exc:
+                if not is_missing_data(exc):
+                    raise
+                plan = self._plan(label, r, check_files=True)  # a copy, or a clear refusal
+                expected = self._expected_fingerprint(r, plan.method)
         attempt = 0
         while True:
             attempt += 1
@@ -182,12 +196,20 @@ class Restorer:
                         "pause its writers and run the restore again."
                     )
                 logger.info("%s moved to v%d since the plan; planning again", name, now_state.version)
-                plan = self._plan(label, r)
+                plan = self._plan(label, r, check_files=False)
                 self._sleep(attempt)
                 continue
             try:
                 self._execute(r, name, plan.method)
             except Exception as exc:
+                if plan.method == METHOD_RESTORE and is_missing_data(exc):
+                    if not (r.clone_target and self._copy_readable(r.clone_target)):
+                        raise _unrestorable(r, first_line(exc)) from None
+                    plan = replace(plan, method=METHOD_COPY, note=f"will undo {len(plan.commits)} commit(s)")
+                    if fingerprint and not r.fingerprint:
+                        expected = self._expected_fingerprint(r, METHOD_COPY)
+                    self._execute(r, name, METHOD_COPY)
+                    break
                 if is_concurrent_conflict(exc):
                     if attempt >= self.max_attempts:
                         raise ConcurrentModificationError(
@@ -196,7 +218,7 @@ class Restorer:
                             "again."
                         ) from exc
                     logger.info("%s: concurrent commit during restore, retrying", name)
-                    plan = self._plan(label, r)
+                    plan = self._plan(label, r, check_files=False)
                     self._sleep(attempt)
                     continue
                 raise RestoreError(
@@ -210,6 +232,7 @@ class Restorer:
             base,
             version_before=plan.state.version,
             version_after=after,
+            method=plan.method,
             status=RESTORED,
             commits_undone=plan.commits,
             checks=checks,
@@ -239,7 +262,7 @@ class Restorer:
             )
         return state
 
-    def _plan(self, label: str, r: SnapshotRecord) -> _Plan:
+    def _plan(self, label: str, r: SnapshotRecord, check_files: bool = True) -> _Plan:
         name = r.table
         state = self._same_table(r)
         if state.version == r.version:
@@ -255,17 +278,17 @@ class Restorer:
                 f"restored to v{r.version} already (now v{state.version})",
             )
         commits = tuple(self.tables.commits_since(name, r.version))
-        problem = self.tables.version_readable(name, r.version)
+        # A dry run opens every data file of the version; a real run leaves that to
+        # RESTORE, which checks them itself and refuses before committing.
+        problem = self.tables.log_reachable(name, r.version)
+        if problem is None and check_files:
+            problem = self.tables.version_readable(name, r.version)
         if problem is None:
             method = METHOD_RESTORE
         elif r.clone_target and self._copy_readable(r.clone_target):
             method = METHOD_COPY
         else:
-            raise _refusal(
-                f"Version {r.version} of {name} can no longer be restored: {problem} (VACUUM or log "
-                "retention removed it); the table was left untouched. Take deep snapshots "
-                "(--mode deep) or raise the retention to keep versions restorable longer."
-            )
+            raise _unrestorable(r, problem)
         note = f"will undo {len(commits)} commit(s) with {method}"
         return _Plan(state, commits, method, PLANNED, note)
 
@@ -420,6 +443,14 @@ class Restorer:
             )
         except Exception:
             logger.warning("could not record the %s event of %s", event, r.table_name, exc_info=True)
+
+
+def _unrestorable(r: SnapshotRecord, problem: str) -> RestoreError:
+    return _refusal(
+        f"Version {r.version} of {r.table_name} can no longer be restored: {problem} (VACUUM or log "
+        "retention removed it); the table was left untouched. Take deep snapshots "
+        "(--mode deep) or raise the retention to keep versions restorable longer."
+    )
 
 
 def _refusal(message: str) -> RestoreError:

@@ -40,6 +40,8 @@ _MISSING_MARKERS = (
     "DELTA_STATE_RECOVER_ERROR",
     "does not exist",
     "No such file",
+    "Not all files from version",
+    "Missed files",
 )
 _NOT_FOUND_MARKERS = (
     "TABLE_OR_VIEW_NOT_FOUND",
@@ -189,6 +191,20 @@ class DeltaTables:
         """The schema (Spark JSON) of the table, at ``version`` when given."""
         source = table.sql if version is None else f"{table.sql} VERSION AS OF {int(version)}"
         return str(self.spark.sql(f"SELECT * FROM {source}").schema.json())  # noqa: S608
+
+    def log_reachable(self, table: TableName, version: int) -> str | None:
+        """Check that the Delta log can still rebuild ``version`` (metadata only, no data files read).
+
+        Returns:
+            None when it can, else one sentence saying why not.
+        """
+        try:
+            self.row_count(table, version)
+        except Exception as exc:
+            if is_missing_data(exc):
+                return first_line(exc)
+            raise
+        return None
 
     def version_readable(self, table: TableName, version: int) -> str | None:
         """Check that ``version`` can still be read with all its data files.

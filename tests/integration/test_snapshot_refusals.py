@@ -54,6 +54,10 @@ def test_vacuumed_version_is_refused_and_table_untouched(spark, schema, snaps):
         snaps.restore("before-vacuum")
     assert err.value.report.tables[0].status == "refused"
     assert _state(spark, t) == before
+    # Without the fingerprint scan, RESTORE's own missing-file check is what refuses.
+    with pytest.raises(RestoreError, match=r"can no longer be restored.*left untouched"):
+        snaps.restore("before-vacuum", fingerprint=False)
+    assert _state(spark, t) == before
 
 
 def test_deep_copy_survives_vacuum_and_restores(spark, schema, snaps):
