@@ -144,11 +144,17 @@ def main() -> None:
     noop()
     scan_s, _ = timed(noop, args.repeat)
     prof_s, _ = timed(one_pass, args.repeat)
+    no_distinct_s, _ = timed(
+        lambda: validator.profiler.profile_source(validator.profiler.source(table), None, first, distinct=[]),
+        args.repeat,
+    )
     first_s, _ = timed(lambda: validator.profile(table, save=False), 1)
     results["noop_scan_s"] = round(scan_s, 2)
     results["profile_one_pass_s"] = round(prof_s, 2)
     results["profile_over_scan"] = round(prof_s / scan_s, 2)
     results["first_profile_with_bins_s"] = round(first_s, 2)
+    results["profile_without_distinct_s"] = round(no_distinct_s, 2)
+    results["profile_without_distinct_over_scan"] = round(no_distinct_s / scan_s, 2)
 
     # 3. Spark jobs.
     src = validator.profiler.source(table)
@@ -189,6 +195,10 @@ def main() -> None:
         f"profile, all columns, one pass: {prof_s:.2f} s   noop scan: {scan_s:.2f} s"
         f"   -> {results['profile_over_scan']}x the scan (goal <= 1.5x);"
         f" first profile with bins/top-k: {first_s:.2f} s"
+    )
+    print(
+        f"the same pass without approx_count_distinct: {no_distinct_s:.2f} s"
+        f"   -> {results['profile_without_distinct_over_scan']}x the scan"
     )
     print(
         "Spark jobs: profile query {jobs_profile_query} (noop scan {jobs_noop_scan}); baseline profiled with "
