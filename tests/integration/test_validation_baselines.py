@@ -18,6 +18,7 @@ from dbx_ops.validation import Validator
 
 REPO = Path(__file__).resolve().parents[2]
 ROW_COUNT = [{"type": "row_count_change", "max_pct": 10}]
+_CONNECT_VARS = {"SPARK_REMOTE", "SPARK_LOCAL_REMOTE", "SPARK_CONNECT_MODE_ENABLED"}
 
 
 def daily(spark, today=1000, yesterday=1000):
@@ -175,7 +176,9 @@ def test_cli_as_a_real_process_on_a_path_table(spark, tmp_path):
     spark.sql(f"DELETE FROM delta.`{path}` WHERE id < 500")
     # Its own state folder (one Derby metastore per process) and a classic session: a second local
     # Spark Connect server would collide with this session's port in the Connect pass.
-    env = {**os.environ, "DBX_OPS_HOME": str(tmp_path / "home"), "DBX_OPS_SPARK": "classic"}
+    # pyspark marks a Connect client process with SPARK_* variables; the child must not inherit them.
+    env = {k: v for k, v in os.environ.items() if k not in _CONNECT_VARS}
+    env.update(DBX_OPS_HOME=str(tmp_path / "home"), DBX_OPS_SPARK="classic")
     proc = subprocess.run(
         [sys.executable, "-m", "dbx_ops", "validate", f"delta.`{path}`", "--baseline", "version:0", "--json"],
         capture_output=True,
@@ -185,7 +188,7 @@ def test_cli_as_a_real_process_on_a_path_table(spark, tmp_path):
         timeout=600,
         check=False,
     )
-    assert proc.returncode == 1, proc.stderr[-2000:]
+    assert proc.returncode == 1 and proc.stdout.strip(), proc.stderr[-3000:]
     out = json.loads(proc.stdout)
     assert out["table"] == f"delta.`{path}`"
     assert "row_count_change" in [r["rule"] for r in out["results"] if not r["passed"]]
