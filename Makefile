@@ -94,3 +94,8 @@ bench-snapshot: setup
 
 clean:
 	rm -rf .dbx_ops .pytest_cache .mypy_cache .ruff_cache
+
+# Validation: GE 1.x suite vs dbx_ops, profile vs a noop scan, Spark jobs, metadata count (5M rows).
+.PHONY: bench-validation
+bench-validation: setup
+	$(PY) benchmarks/bench_validation.py --rows 5000000
