@@ -7,7 +7,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 UV_VERSION := 0.13.9
 JARS := .cache/jars
-PYTEST_FLAGS ?=
+PYTEST_FLAGS ?= --durations=15
 
 .PHONY: setup venv jars run smoke doctor test lint unit integration integration-classic integration-connect bench bench-lock clean
 
