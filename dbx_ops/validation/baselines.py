@@ -123,8 +123,9 @@ class BaselineResolver:
         table: TableName | None,
         where: str | None,
         columns: Sequence[str] | None,
-        distributions: bool = True,
+        distributions: bool | Collection[str] = True,
         distinct: Collection[str] | None = None,
+        stats: Collection[str] | None = None,
     ) -> tuple[TableProfile, bool]:
         """The baseline profile, and whether it was read from the store (True) or just profiled.
 
@@ -133,8 +134,10 @@ class BaselineResolver:
             table: the table being validated (None when validating a bare DataFrame).
             where: the filter of the current run; applied to version/snapshot/table baselines too.
             columns: the columns to profile (None: all).
-            distributions: compute histograms / top-k for the baseline.
+            distributions: histograms / top-k for the baseline: True (all columns), False, or
+                the columns that need them.
             distinct: columns that get an approximate distinct count (None: all).
+            stats: columns that get min / max / mean / stddev (None: all).
 
         Raises:
             NotFoundError: when the snapshot, version, run or stored profile does not exist.
@@ -142,18 +145,9 @@ class BaselineResolver:
         """
         if spec.kind == "run":
             return self.metrics.get(str(spec.value)), True
-        if spec.kind == "table":
-            other = parse_table_name(str(spec.value))
-            src = self.profiler.source(other, where, label=str(spec))
-            return self.profiler.profile_source(
-                src, _present(src, columns), None, distributions, distinct
-            ), False
-        if table is None:
-            raise InvalidInputError(
-                f"Baseline {spec} needs the table's name; validate a table, or pass a baseline "
-                "DataFrame, table:NAME or run:RUN_ID."
-            )
         if spec.kind == "previous":
+            if table is None:
+                raise InvalidInputError(_NEEDS_TABLE.format(spec=spec))
             stored = self.metrics.latest(str(table), where, with_columns=columns)
             if stored is None:
                 filt = f" with filter {where!r}" if where else ""
@@ -162,22 +156,41 @@ class BaselineResolver:
                     "first or choose another baseline."
                 )
             return stored, True
-        if spec.kind == "partition":
+        if spec.kind == "table":
+            src = self.profiler.source(parse_table_name(str(spec.value)), where, label=str(spec))
+        elif table is None:
+            raise InvalidInputError(_NEEDS_TABLE.format(spec=spec))
+        elif spec.kind == "partition":
             src = self.profiler.source(table, str(spec.value), label=str(spec))
-            return self.profiler.profile_source(
-                src, _present(src, columns), None, distributions, distinct
-            ), False
-        if spec.kind == "snapshot":
-            version = snapshot_version(self.spark, str(spec.value), table, self.metrics.state)
         else:
-            version = int(str(spec.value))
-        if where is None:
-            stored = self.metrics.latest(str(table), None, delta_version=version, with_columns=columns)
-            if stored is not None and (not distributions or _has_distributions(stored)):
+            if spec.kind == "snapshot":
+                version = snapshot_version(self.spark, str(spec.value), table, self.metrics.state)
+            else:
+                version = int(str(spec.value))
+            src = self.profiler.source(table, where, version=version, label=str(spec))
+        reference = None
+        if table is not None:
+            # one query: a stored profile of this very baseline, and the table's newest own profile,
+            # whose bins and categories the baseline is counted over (one aggregation, not two)
+            at = src.delta_version if spec.kind in ("version", "snapshot") else None
+            stored, reference = self.metrics.lookup(str(table), where, at, columns, fallback=True)
+            if (
+                at is not None
+                and where is None
+                and stored is not None
+                and _has_distributions(stored, distributions)
+            ):
                 logger.info("baseline %s: reusing stored profile %s", spec, stored.run_id)
                 return stored, True
-        src = self.profiler.source(table, where, version=version, label=str(spec))
-        return self.profiler.profile_source(src, _present(src, columns), None, distributions, distinct), False
+        return self.profiler.profile_source(
+            src, _present(src, columns), reference, distributions, distinct, stats
+        ), False
+
+
+_NEEDS_TABLE = (
+    "Baseline {spec} needs the table's name; validate a table, or pass a baseline DataFrame, "
+    "table:NAME or run:RUN_ID."
+)
 
 
 def _present(src: DataSource, columns: Sequence[str] | None) -> list[str] | None:
@@ -188,7 +201,15 @@ def _present(src: DataSource, columns: Sequence[str] | None) -> list[str] | None
     return [c for c in columns if c in names]
 
 
-def _has_distributions(profile: TableProfile) -> bool:
-    return any(
-        c.histogram is not None or c.categories is not None for c in profile.columns.values()
-    ) or not any(c.kind in ("numeric", "categorical") for c in profile.columns.values())
+def _has_distributions(profile: TableProfile, wanted: bool | Collection[str]) -> bool:
+    """Whether a stored profile has the histograms / top-k a validation compares."""
+    if wanted is False:
+        return True
+    columns = [
+        c
+        for c in profile.columns.values()
+        if wanted is True or (not isinstance(wanted, bool) and c.name in wanted)
+    ]
+    return any(c.histogram is not None or c.categories is not None for c in columns) or not any(
+        c.kind in ("numeric", "categorical") for c in columns
+    )

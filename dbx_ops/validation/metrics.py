@@ -6,7 +6,10 @@ One row per (run, column, metric)::
     profiled_at TIMESTAMP, source STRING, column_name STRING, metric STRING,
     bucket STRING, value DOUBLE, text STRING
 
-Table-level metrics (``row_count``) have ``column_name`` NULL. Histogram bins
+Table-level metrics (``row_count``) have ``column_name`` NULL; so has the one
+``profile`` row of each run, whose ``text`` is the whole profile as JSON and
+whose ``bucket`` lists the columns measured (a JSON array): a later run reads
+its baseline back with one small query on those rows. Histogram bins
 are ``bin_edge`` / ``bin_count`` rows whose ``bucket`` is the bin number
 (``000``, ``001``...); top-k frequencies are ``top_count`` rows whose
 ``bucket`` is the value, with ``other_count`` for the rest. Text-valued
@@ -23,6 +26,7 @@ without rescanning the table. Validation verdicts go to ``validation_results``.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -78,6 +82,7 @@ def profile_to_rows(profile: TableProfile) -> list[dict[str, Any]]:
         )
 
     add(None, "row_count", profile.row_count)
+    add(None, "profile", len(profile.columns), profile_to_json(profile), json.dumps(sorted(profile.columns)))
     for position, (name, dtype) in enumerate(profile.schema):
         add(name, "dtype", position, dtype)
     n = profile.row_count
@@ -108,6 +113,69 @@ def profile_to_rows(profile: TableProfile) -> list[dict[str, Any]]:
                 add(c.name, "top_count", count, text=f"{rank:04d}", bucket=key)
             add(c.name, "other_count", c.categories.other)
     return rows
+
+
+def profile_to_json(profile: TableProfile) -> str:
+    """The whole profile as compact JSON (the ``text`` of its ``profile`` row; pure)."""
+    cols = []
+    for c in profile.columns.values():
+        item: dict[str, Any] = {"name": c.name, "dtype": c.dtype, "nulls": c.null_count}
+        for key in ("distinct", "min", "max", "max_epoch", "mean", "stddev"):
+            if getattr(c, key) is not None:
+                item[key] = getattr(c, key)
+        if c.histogram is not None:
+            item["edges"], item["bins"] = list(c.histogram.edges), list(c.histogram.counts)
+        if c.categories is not None:
+            item["top"], item["other"] = [list(kv) for kv in c.categories.counts], c.categories.other
+        cols.append(item)
+    return json.dumps(
+        {
+            "run_id": profile.run_id,
+            "table_name": profile.table_name,
+            "delta_version": profile.delta_version,
+            "filter": profile.filter,
+            "profiled_at": profile.profiled_at.isoformat(),
+            "row_count": profile.row_count,
+            "schema": [list(pair) for pair in profile.schema],
+            "source": profile.source,
+            "columns": cols,
+        },
+        separators=(",", ":"),
+        allow_nan=True,
+    )
+
+
+def profile_from_json(text: str) -> TableProfile:
+    """Rebuild a :class:`TableProfile` from :func:`profile_to_json` (pure)."""
+    d = json.loads(text)
+    columns: dict[str, ColumnProfile] = {}
+    for c in d["columns"]:
+        hist = Histogram(tuple(c["edges"]), tuple(c["bins"])) if "bins" in c else None
+        cats = Categories(tuple((k, int(n)) for k, n in c["top"]), int(c["other"])) if "top" in c else None
+        columns[c["name"]] = ColumnProfile(
+            name=c["name"],
+            dtype=c["dtype"],
+            null_count=int(c["nulls"]),
+            distinct=c.get("distinct"),
+            min=c.get("min"),
+            max=c.get("max"),
+            max_epoch=c.get("max_epoch"),
+            mean=c.get("mean"),
+            stddev=c.get("stddev"),
+            histogram=hist,
+            categories=cats,
+        )
+    return TableProfile(
+        run_id=d["run_id"],
+        table_name=d["table_name"],
+        delta_version=d["delta_version"],
+        filter=d["filter"],
+        profiled_at=datetime.fromisoformat(d["profiled_at"]),
+        row_count=int(d["row_count"]),
+        schema=tuple((name, dtype) for name, dtype in d["schema"]),
+        columns=columns,
+        source=d.get("source") or "current",
+    )
 
 
 def profile_from_rows(rows: Iterable[Any]) -> TableProfile:
@@ -245,6 +313,8 @@ class MetricsStore:
     ) -> TableProfile | None:
         """The most recent stored profile of ``table_name`` with the same filter, or None.
 
+        One query over the ``profile`` rows (one per run), newest first, limit 1.
+
         Args:
             table_name: the table as dbx_ops names it (``str(TableName)``).
             filter: the ``where`` text the profile used (None: whole table).
@@ -252,29 +322,60 @@ class MetricsStore:
             with_columns: only profiles that measured all these columns; None: profiles that
                 measured columns at all (not a bare row count); ``()``: any profile.
         """
+        exact, _ = self.lookup(table_name, filter, delta_version, with_columns, fallback=False)
+        return exact
+
+    def lookup(
+        self,
+        table_name: str,
+        filter: str | None,
+        delta_version: int | None,
+        with_columns: Iterable[str] | None,
+        fallback: bool = True,
+    ) -> tuple[TableProfile | None, TableProfile | None]:
+        """The newest matching profile and, in the same query, the table's newest own profile.
+
+        The second is what a baseline that is not stored yet is counted over (its bins and
+        categories), so that baseline costs one aggregation query instead of two.
+
+        Args:
+            table_name: the table as dbx_ops names it.
+            filter: the ``where`` text (None: whole table).
+            delta_version: the Delta version wanted (None: the table's own profiles, ``previous``).
+            with_columns: as for :meth:`latest`.
+            fallback: also return the newest own profile of the table (any version).
+        """
         from pyspark.sql import functions as F
 
         if not self.state.exists(METRICS_TABLE):
-            return None
+            return None, None
         df = self.state.read(METRICS_TABLE)
-        cond = (F.col("table_name") == F.lit(table_name)) & F.col("filter").eqNullSafe(F.lit(filter))
-        if delta_version is not None:
-            cond = cond & (F.col("delta_version") == F.lit(int(delta_version)))
-        else:  # "previous": profiles of the table itself, not baselines stored along the way
-            cond = cond & (F.col("source") == F.lit("current"))
-        if with_columns is not None and not list(with_columns):
-            runs = df.where(cond & (F.col("metric") == F.lit("row_count"))).select("run_id", "profiled_at")
+        cond = (
+            (F.col("metric") == F.lit("profile"))
+            & (F.col("table_name") == F.lit(table_name))
+            & F.col("filter").eqNullSafe(F.lit(filter))
+        )
+        if with_columns is None:
+            cond = cond & (F.col("value") > F.lit(0))
         else:
-            wanted = list(dict.fromkeys(with_columns or ()))
-            measured = cond & (F.col("metric") == F.lit("null_count"))
+            wanted = list(dict.fromkeys(with_columns))
             if wanted:
-                measured = measured & F.col("column_name").isin(wanted)
-            runs = (
-                df.where(measured)
-                .groupBy("run_id", "profiled_at")
-                .agg(F.countDistinct("column_name").alias("n"))
-                .where(F.col("n") >= F.lit(max(len(wanted), 1)))
+                measured = F.from_json(F.col("bucket"), "array<string>")
+                missing = F.array_except(F.array(*[F.lit(c) for c in wanted]), measured)
+                cond = cond & (F.size(missing) == F.lit(0))
+        own = F.col("source") == F.lit("current")
+        exact = own if delta_version is None else F.col("delta_version") == F.lit(int(delta_version))
+        either = (exact | own) if fallback else exact
+        row = (
+            df.where(cond & either)
+            .agg(
+                F.max_by("text", F.when(exact, F.col("profiled_at"))).alias("exact"),
+                F.max_by("text", F.when(own, F.col("profiled_at"))).alias("own"),
             )
-        newest = runs.orderBy(F.col("profiled_at").desc()).limit(1).select("run_id")
-        rows = df.join(newest, "run_id").collect()  # one small query: the newest run's metric rows
-        return profile_from_rows(rows) if rows else None
+            .first()
+        )
+        if row is None:
+            return None, None
+        first = profile_from_json(row["exact"]) if row["exact"] is not None else None
+        second = profile_from_json(row["own"]) if fallback and row["own"] is not None else None
+        return first, second

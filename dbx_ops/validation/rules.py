@@ -776,6 +776,24 @@ class RuleSet:
             wanted += [c for c in cols if c not in wanted]
         return wanted
 
+    def stats_needed(self) -> list[str]:
+        """Columns whose min / max the rules read (value ranges, freshness watermarks)."""
+        wanted: list[str] = []
+        for rule in self.rules:
+            if isinstance(rule, ValueRange | Freshness) and rule.column not in wanted:
+                wanted.append(rule.column)
+        return wanted
+
+    def distributions_needed(self) -> list[str] | None:
+        """Columns whose histogram / top-k the rules compare: a list, or None for every column."""
+        wanted: list[str] = []
+        for rule in self.rules:
+            if isinstance(rule, Distribution):
+                if not rule.columns:
+                    return None
+                wanted += [c for c in rule.columns if c not in wanted]
+        return wanted
+
     def evaluate(
         self, current: TableProfile, baseline: TableProfile | None, now: datetime | None = None
     ) -> list[RuleResult]:

@@ -27,7 +27,7 @@ from dbx_ops.validation.metrics import MetricsStore
 from dbx_ops.validation.model import TableProfile
 from dbx_ops.validation.profile import ProfileOptions, Profiler
 from dbx_ops.validation.report import ValidationReport
-from dbx_ops.validation.rules import Distribution, RuleSet, load_rules
+from dbx_ops.validation.rules import RuleSet, load_rules
 
 logger = logging.getLogger(__name__)
 
@@ -107,17 +107,19 @@ class Validator:
         """
         ruleset = load_rules(rules)
         wanted = _columns(ruleset, columns)
-        distributions = any(isinstance(r, Distribution) for r in ruleset)
+        needed = ruleset.distributions_needed()
+        distributions: bool | list[str] = True if needed is None else needed
         distinct = ruleset.distinct_needed()
+        stats = ruleset.stats_needed()
         src = self.profiler.source(table_or_df, where)
         table = parse_table_name(src.table_name) if src.table_name is not None else None
         if wanted is not None:
             missing = [c for c in wanted if c not in {f.name for f in src.df.schema.fields}]
             wanted = [c for c in wanted if c not in missing]
         base_profile, stored = self._baseline(
-            baseline, ruleset, table, src.filter, wanted, distributions, distinct
+            baseline, ruleset, table, src.filter, wanted, distributions, distinct, stats
         )
-        current = self.profiler.profile_source(src, wanted, base_profile, distributions, distinct)
+        current = self.profiler.profile_source(src, wanted, base_profile, distributions, distinct, stats)
         results = ruleset.evaluate(current, base_profile, now)
         report = ValidationReport(
             table=current.table_name or "DataFrame",
@@ -140,8 +142,9 @@ class Validator:
         table: TableName | None,
         where: str | None,
         columns: list[str] | None,
-        distributions: bool,
+        distributions: bool | list[str],
         distinct: list[str] | None,
+        stats: list[str] | None = None,
     ) -> tuple[TableProfile | None, bool]:
         if baseline is None:
             if ruleset.needs_baseline:
@@ -155,10 +158,10 @@ class Validator:
             return baseline, True
         if isinstance(baseline, str | BaselineSpec):
             spec = BaselineSpec.parse(baseline)
-            return self.baselines.resolve(spec, table, where, columns, distributions, distinct)
+            return self.baselines.resolve(spec, table, where, columns, distributions, distinct, stats)
         if hasattr(baseline, "agg") and hasattr(baseline, "schema"):
             src = self.profiler.source(baseline, where, label="dataframe")
-            return self.profiler.profile_source(src, columns, None, distributions, distinct), False
+            return self.profiler.profile_source(src, columns, None, distributions, distinct, stats), False
         raise InvalidInputError(
             "Baseline must be a baseline string, a TableProfile or a DataFrame, "
             f"got {type(baseline).__name__}."

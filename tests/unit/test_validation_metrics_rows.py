@@ -1,11 +1,18 @@
 """The metrics-table layout: a profile survives the round trip through its rows (no Spark)."""
 
+import json
 from datetime import UTC, datetime
 
 import pytest
 
 from dbx_ops.errors import NotFoundError
-from dbx_ops.validation.metrics import METRICS_DDL, profile_from_rows, profile_to_rows
+from dbx_ops.validation.metrics import (
+    METRICS_DDL,
+    profile_from_json,
+    profile_from_rows,
+    profile_to_json,
+    profile_to_rows,
+)
 from dbx_ops.validation.model import Categories, ColumnProfile, Histogram, TableProfile
 
 PROFILE = TableProfile(
@@ -72,3 +79,32 @@ def test_rows_follow_the_contract_columns():
 def test_no_rows_is_not_found():
     with pytest.raises(NotFoundError):
         profile_from_rows([])
+
+
+def test_the_profile_row_carries_the_whole_profile_as_json():
+    rows = [r for r in profile_to_rows(PROFILE) if r["metric"] == "profile"]
+    assert len(rows) == 1 and rows[0]["column_name"] is None
+    assert json.loads(rows[0]["bucket"]) == ["amount", "cat", "tags", "ts"]  # what was measured
+    assert rows[0]["value"] == 4.0
+    back = profile_from_json(rows[0]["text"])
+    assert back == PROFILE
+    assert back.profiled_at.tzinfo is not None
+    # the per-metric rows alone still rebuild the same profile (the profile row is skipped)
+    assert profile_from_rows([r for r in profile_to_rows(PROFILE) if r["metric"] != "profile"]) == PROFILE
+
+
+def test_profile_json_keeps_nan_and_empty_profiles():
+    empty = TableProfile("r0", None, None, None, PROFILE.profiled_at, 0)
+    assert profile_from_json(profile_to_json(empty)) == empty
+    odd = TableProfile(
+        "r1",
+        "t",
+        1,
+        None,
+        PROFILE.profiled_at,
+        1,
+        (("x", "double"),),
+        {"x": ColumnProfile("x", "double", stddev=float("nan"))},
+    )
+    back = profile_from_json(profile_to_json(odd))
+    assert back.columns["x"].stddev != back.columns["x"].stddev  # NaN survives

@@ -244,3 +244,13 @@ def test_only_the_distinct_counts_rules_read_are_computed():
     ]
     assert R.load_rules(rules).distinct_needed() == ["cat", "region"]
     assert R.default_rules().distinct_needed() is None  # distribution rules: every column
+
+
+def test_only_the_distributions_rules_compare_are_counted():
+    assert R.load_rules([{"type": "not_null", "columns": ["a"]}]).distributions_needed() == []
+    rules = [
+        {"type": "distribution", "columns": ["amount"]},
+        {"type": "distribution", "metric": "ks", "columns": ["amount", "qty"]},
+    ]
+    assert R.load_rules(rules).distributions_needed() == ["amount", "qty"]
+    assert R.default_rules().distributions_needed() is None  # a distribution rule on every column
