@@ -76,6 +76,14 @@ def jobs(spark: Any, fn: Callable[[], Any]) -> int:
     return len(sc.statusTracker().getJobIdsForGroup(group))
 
 
+def queries(spark: Any, fn: Callable[[], Any]) -> int:
+    """SQL executions ``fn`` ran, Delta's own internal ones included (classic only: the SQL status store)."""
+    store = spark._jsparkSession.sharedState().statusStore()
+    before = store.executionsCount()
+    fn()
+    return int(store.executionsCount() - before)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--rows", type=int, default=5_000_000)
@@ -148,11 +156,17 @@ def main() -> None:
         lambda: validator.profiler.profile_source(validator.profiler.source(table), None, first, distinct=[]),
         args.repeat,
     )
-    first_s, _ = timed(lambda: validator.profile(table, save=False), 1)
+    no_dist_s, _ = timed(
+        lambda: validator.profiler.profile_source(validator.profiler.source(table), None, first, False),
+        args.repeat,
+    )
+    first_s, _ = timed(lambda: validator.profiler.profile(table), 1)
     results["noop_scan_s"] = round(scan_s, 2)
     results["profile_one_pass_s"] = round(prof_s, 2)
     results["profile_over_scan"] = round(prof_s / scan_s, 2)
     results["first_profile_with_bins_s"] = round(first_s, 2)
+    results["profile_without_distributions_s"] = round(no_dist_s, 2)
+    results["profile_without_distributions_over_scan"] = round(no_dist_s / scan_s, 2)
     results["profile_without_distinct_s"] = round(no_distinct_s, 2)
     results["profile_without_distinct_over_scan"] = round(no_distinct_s / scan_s, 2)
 
@@ -170,6 +184,21 @@ def main() -> None:
     fresh = Validator(spark, store=StateStore(spark, schema=f"bench_state_{uuid.uuid4().hex[:6]}"))
     results["jobs_validate_version0_not_stored_no_save"] = jobs(
         spark, lambda: fresh.validate(table, "version:0", save=False)
+    )
+
+    results["queries_profile_query"] = queries(
+        spark, lambda: validator.profiler.profile_source(src, None, first)
+    )
+    results["queries_noop_scan"] = queries(spark, noop)
+    results["queries_validate_previous_no_save"] = queries(
+        spark, lambda: validator.validate(table, "previous", save=False)
+    )
+    results["queries_validate_rules_no_save"] = queries(
+        spark, lambda: validator.validate(table, rules=RULES, save=False)
+    )
+    other = Validator(spark, store=StateStore(spark, schema=f"bench_state_{uuid.uuid4().hex[:6]}"))
+    results["queries_validate_version0_not_stored_no_save"] = queries(
+        spark, lambda: other.validate(table, "version:0", save=False)
     )
 
     # 4. Metadata row count vs a scan.
@@ -197,7 +226,11 @@ def main() -> None:
         f" first profile with bins/top-k: {first_s:.2f} s"
     )
     print(
-        f"the same pass without approx_count_distinct: {no_distinct_s:.2f} s"
+        f"profile without histograms / top-k (nulls, distinct, min/max/mean/stddev): {no_dist_s:.2f} s"
+        f"   -> {results['profile_without_distributions_over_scan']}x the scan"
+    )
+    print(
+        f"the full pass without distinct counts: {no_distinct_s:.2f} s"
         f"   -> {results['profile_without_distinct_over_scan']}x the scan"
     )
     print(
@@ -205,6 +238,12 @@ def main() -> None:
         "bins {jobs_baseline_profile_with_bins}; validate previous {jobs_validate_previous_no_save} "
         "(+ saving: {jobs_validate_previous_saved}); validate version:0 not stored "
         "{jobs_validate_version0_not_stored_no_save}".format(**results)
+    )
+    print(
+        "SQL executions (Delta's internal ones included): profile {queries_profile_query} (noop scan "
+        "{queries_noop_scan}); validate previous {queries_validate_previous_no_save}; the nine checks "
+        "{queries_validate_rules_no_save}; version:0 not stored, nothing stored for the table "
+        "{queries_validate_version0_not_stored_no_save}".format(**results)
     )
     print(
         f"row count: metadata {meta_s * 1000:.0f} ms vs scan {scan_count_s * 1000:.0f} ms"
