@@ -1,20 +1,56 @@
 """dbx_ops: take changes to Databricks production safely.
 
-Import what you need from the submodules; the names below are the common
-entry points and are resolved lazily, so importing dbx_ops starts nothing.
+One obvious entry point for a notebook::
+
+    from dbx_ops import Snapshots, Validator, snapshot, restore, validate
+    report = validate("sales.orders", baseline="previous", spark=spark)
+    displayHTML(report.to_html())
+    report.raise_on_failure()
+
+Every name below is resolved lazily: importing dbx_ops starts no Spark, reads
+no file and opens no connection. ``dir(dbx_ops)`` lists them, so notebook tab
+completion finds them. The module-level helpers share one keyword-only style:
+the thing to act on first, then ``spark=``, ``store=`` and options by keyword.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+#: The package version: the one place it is written (pyproject.toml reads it from here).
 __version__ = "0.1.0"
 
-_LAZY = {
+_LAZY: dict[str, tuple[str, str]] = {
+    # where am I, sessions, clients
     "get_spark": ("dbx_ops.runtime", "get_spark"),
     "is_databricks": ("dbx_ops.runtime", "is_databricks"),
+    "workspace_client": ("dbx_ops.runtime", "workspace_client"),
+    "StateStore": ("dbx_ops.state", "StateStore"),
     "parse_table_name": ("dbx_ops.names", "parse_table_name"),
+    # shapes shared by every capability
+    "Check": ("dbx_ops.verdict", "Check"),
     "DbxOpsError": ("dbx_ops.errors", "DbxOpsError"),
+    # snapshots and restore
+    "Snapshots": ("dbx_ops.snapshots", "Snapshots"),
+    "RestoreReport": ("dbx_ops.snapshots", "RestoreReport"),
+    "snapshot": ("dbx_ops.snapshots", "snapshot"),
+    "restore": ("dbx_ops.snapshots", "restore"),
+    "lookup_snapshot": ("dbx_ops.snapshots", "lookup_snapshot"),
+    # validation
+    "Validator": ("dbx_ops.validation", "Validator"),
+    "ValidationReport": ("dbx_ops.validation", "ValidationReport"),
+    "validate": ("dbx_ops.validation", "validate"),
+    "profile": ("dbx_ops.validation", "profile"),
+    "load_rules": ("dbx_ops.validation", "load_rules"),
+    # dependency locks and environment
+    "check_environment": ("dbx_ops.deps.envcheck", "check_environment"),
+    # job operations
+    "JobDefinitionStore": ("dbx_ops.jobs", "JobDefinitionStore"),
+    "JobHealthChecker": ("dbx_ops.jobs", "JobHealthChecker"),
+    "JobRollback": ("dbx_ops.jobs", "JobRollback"),
+    "JobDeployer": ("dbx_ops.jobs", "JobDeployer"),
+    # environment diagnosis
+    "diagnose": ("dbx_ops.doctor", "diagnose"),
 }
 
 __all__ = ["__version__", *_LAZY]
@@ -25,5 +61,11 @@ def __getattr__(name: str) -> Any:
         import importlib
 
         module, attr = _LAZY[name]
-        return getattr(importlib.import_module(module), attr)
+        value = getattr(importlib.import_module(module), attr)
+        globals()[name] = value
+        return value
     raise AttributeError(f"module 'dbx_ops' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})

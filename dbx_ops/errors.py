@@ -67,3 +67,39 @@ class LockConflictError(CheckFailedError):
 
 class WorkspaceError(DbxOpsError):
     """The Databricks workspace API refused or failed a request."""
+
+
+class ValidationFailedError(CheckFailedError):
+    """A validation ran and a fail-severity rule broke (drift, row loss, schema change)."""
+
+
+class EnvironmentDriftError(CheckFailedError):
+    """The cluster's packages do not match the pinned lock."""
+
+
+class UnhealthyJobError(CheckFailedError):
+    """A job's health check raised a P1 alert."""
+
+
+class DeployFailedError(CheckFailedError):
+    """A deployment did not go live (failed smoke or canary run, refused pre-check)."""
+
+
+class NoGoError(CheckFailedError):
+    """A checklist gate said no-go."""
+
+
+class DoctorError(CheckFailedError):
+    """``dbx-ops doctor`` found a problem with a working environment."""
+
+
+class DrillFailedError(CheckFailedError):
+    """A rollback drill step could not prove recovery."""
+
+
+class WorkspaceUnreachableError(WorkspaceError):
+    """The workspace did not answer within the configured time; nothing was changed by this call."""
+
+
+class StateConflictError(DbxOpsError):
+    """Concurrent writers to a state table kept conflicting; retry the operation."""

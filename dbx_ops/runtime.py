@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from dbx_ops.errors import EnvironmentSetupError, InvalidInputError
+from dbx_ops.errors import DbxOpsError, EnvironmentSetupError, InvalidInputError
 
 if TYPE_CHECKING:
     from databricks.sdk import WorkspaceClient
@@ -257,21 +257,122 @@ def workspace_configured(env: Mapping[str, str] | None = None) -> dict[str, Any]
     return {"configured": bool(host and auth) or auth == "profile", "host": host, "auth": auth}
 
 
+#: Bounds of every workspace call unless the caller says otherwise (seconds): one HTTP
+#: request, and all retries of one call together. A dead workspace stops a command well
+#: within a minute instead of the SDK's default of 5 minutes of retries.
+DEFAULT_HTTP_TIMEOUT = 20
+DEFAULT_RETRY_TIMEOUT = 45
+
+
+def _timeout(environ: Mapping[str, str], name: str, default: int) -> int:
+    raw = environ.get(name)
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise InvalidInputError(f"{name}={raw!r} must be a whole number of seconds.") from None
+    if value <= 0:
+        raise InvalidInputError(f"{name}={raw!r} must be a positive number of seconds.")
+    return value
+
+
 def workspace_client(env: Mapping[str, str] | None = None, **kwargs: Any) -> WorkspaceClient:
     """A WorkspaceClient: the workspace's own credentials inside Databricks, env/profile elsewhere.
+
+    Every call is bounded: ``DBX_OPS_HTTP_TIMEOUT`` seconds per request (default 20) and
+    ``DBX_OPS_RETRY_TIMEOUT`` seconds for all retries of one call (default 45). The
+    configuration is resolved here, so a missing or malformed host is one clear
+    :class:`~dbx_ops.errors.EnvironmentSetupError`, not a traceback at the first call.
 
     Args:
         env: environment to read ``DATABRICKS_HOST``/``DATABRICKS_TOKEN`` from; os.environ when None.
         **kwargs: passed to ``WorkspaceClient`` (host, token, ...).
+
+    Raises:
+        EnvironmentSetupError: no workspace configured, or the host is not a URL.
     """
     from databricks.sdk import WorkspaceClient
 
+    environ = _env(env)
     if env is not None and not kwargs:
         if env.get("DATABRICKS_HOST"):
             kwargs["host"] = env["DATABRICKS_HOST"]
         if env.get("DATABRICKS_TOKEN"):
             kwargs["token"] = env["DATABRICKS_TOKEN"]
-    return WorkspaceClient(**kwargs)
+    kwargs.setdefault("http_timeout_seconds", _timeout(environ, "DBX_OPS_HTTP_TIMEOUT", DEFAULT_HTTP_TIMEOUT))
+    kwargs.setdefault(
+        "retry_timeout_seconds", _timeout(environ, "DBX_OPS_RETRY_TIMEOUT", DEFAULT_RETRY_TIMEOUT)
+    )
+    host = kwargs.get("host") or environ.get("DATABRICKS_HOST")
+    if host:
+        _check_host(str(host))
+    try:
+        ws = WorkspaceClient(**kwargs)
+        ws.config.host  # noqa: B018 - resolves the configuration now
+    except ValueError as exc:
+        raise EnvironmentSetupError(
+            "No Databricks workspace is configured: set DATABRICKS_HOST and DATABRICKS_TOKEN "
+            f"(or a profile) ({str(exc).splitlines()[0]})."
+        ) from exc
+    return ws
+
+
+def _check_host(host: str) -> None:
+    from urllib.parse import urlparse
+
+    candidate = host if "://" in host else f"https://{host}"
+    parsed = urlparse(candidate)
+    if parsed.scheme not in ("http", "https") or not parsed.hostname or " " in host:
+        raise EnvironmentSetupError(
+            f"DATABRICKS_HOST={host!r} is not a workspace URL; set it to https://<your-workspace-host>."
+        )
+
+
+def workspace_error(exc: BaseException, doing: str = "calling the workspace") -> DbxOpsError | None:
+    """The dbx_ops error for a failed workspace call, or None when ``exc`` is not one.
+
+    Maps the SDK's and ``requests``' errors to one sentence: unreachable or timed out
+    (:class:`~dbx_ops.errors.WorkspaceUnreachableError`), not found
+    (:class:`~dbx_ops.errors.NotFoundError`), refused (:class:`~dbx_ops.errors.WorkspaceError`).
+    Never includes a token.
+
+    Args:
+        exc: the exception raised by a workspace call.
+        doing: what was being done, for the message (``"rolling back job 42"``).
+    """
+    from dbx_ops.errors import NotFoundError, WorkspaceError, WorkspaceUnreachableError
+
+    if isinstance(exc, DbxOpsError):
+        return exc
+    name = type(exc).__name__
+    text = str(exc).splitlines()[0] if str(exc) else name
+    import requests  # comes with databricks-sdk
+
+    network: tuple[type[BaseException], ...] = (requests.ConnectionError, requests.Timeout)
+    if isinstance(exc, (*network, TimeoutError, ConnectionError)) or name in (
+        "TimeoutError",
+        "DeadlineExceeded",
+    ):
+        return WorkspaceUnreachableError(
+            f"The workspace did not answer while {doing} ({name}); check DATABRICKS_HOST and the network, "
+            "then run the command again (nothing more was changed)."
+        )
+    try:
+        from databricks.sdk.errors import DatabricksError, NotFound, PermissionDenied, Unauthenticated
+    except ImportError:  # pragma: no cover
+        return None
+    if isinstance(exc, NotFound):
+        return NotFoundError(f"Not found while {doing}: {text}")
+    if isinstance(exc, Unauthenticated | PermissionDenied):
+        return WorkspaceError(f"The workspace refused the credentials while {doing}: {text}")
+    if isinstance(exc, DatabricksError):
+        if "timed out" in text.lower() or "timeout" in name.lower():
+            return WorkspaceUnreachableError(
+                f"The workspace did not answer while {doing} ({text}); run the command again to continue."
+            )
+        return WorkspaceError(f"The workspace refused a request while {doing}: {text}")
+    return None
 
 
 def java_version() -> str | None:
