@@ -11,7 +11,7 @@ PYTEST_FLAGS ?= --durations=15
 
 .PHONY: setup venv jars run smoke doctor test lint unit integration integration-classic integration-connect bench bench-lock clean
 
-setup: venv jars workspace
+setup: venv jars workspace venv-spark35 jars-spark35
 
 venv: $(VENV)/.installed
 
@@ -53,6 +53,41 @@ $(DATABRICKS_BIN): tools/workspace/go.mod tools/workspace/go.sum
 	  -ldflags "-X github.com/databricks/cli/internal/build.buildVersion=$$(go list -m -f '{{.Version}}' github.com/databricks/cli | sed 's/^v//')" \
 	  github.com/databricks/cli
 
+# The Spark 3.5 line (DBR 15.4 / 16.4 LTS): its own environment with pyspark 3.5 and the
+# open-source Delta that pairs with it (delta-spark 3.3.x, Scala 2.12 JARs). pyspark 3.5.6
+# and later break Delta 3.3's overwrite path (delta-io/delta#4671), so 3.5.5 is pinned;
+# the runtimes' own Spark (3.5.0, 3.5.2) is older still.
+VENV35 := .venv-spark35
+PY35 := $(VENV35)/bin/python
+JARS35 := .cache/jars-spark35
+SPARK35_PINS := 'pyspark[connect]==3.5.5' 'delta-spark==3.3.2' 'pandas>=2.2,<3'
+
+.PHONY: venv-spark35 jars-spark35 integration-spark35
+venv-spark35: $(VENV35)/.installed
+
+$(VENV35)/.installed: pyproject.toml
+	@test -x $(PY35) || $(PYTHON) -m venv $(VENV35)
+	@$(PY35) -m pip install -q "uv==$(UV_VERSION)"
+	$(PY35) -m uv pip install --python $(PY35) -q -e '.[deps]' $(SPARK35_PINS) \
+	  pytest pytest-timeout chispa scipy hypothesis
+	@touch $@
+
+jars-spark35: $(JARS35)/.fetched
+
+$(JARS35)/.fetched: tools/delta-jars-spark35/pom.xml
+	@mkdir -p $(JARS35)
+	mvn -q -B -f tools/delta-jars-spark35/pom.xml dependency:copy-dependencies \
+	  -DincludeScope=runtime -DexcludeGroupIds=org.scala-lang,org.antlr \
+	  -DoutputDirectory=$(CURDIR)/$(JARS35)
+	@touch $@
+
+# The Spark-backed tests marked `compat` (snapshots, restore, validation, state: what a
+# rollback needs) on pyspark 3.5, classic mode.
+SPARK35_MARK ?= spark
+integration-spark35: setup
+	DBX_OPS_SPARK=classic DBX_OPS_JARS=$(CURDIR)/$(JARS35) $(PY35) -m pytest tests/integration -q \
+	  -m "$(SPARK35_MARK)" -p no:cacheprovider $(PYTEST_FLAGS) || [ $$? -eq 5 ]
+
 run: setup
 	$(VENV)/bin/dbx-ops smoke
 
@@ -76,7 +111,7 @@ integration-classic: setup
 integration-connect: setup
 	DBX_OPS_SPARK=connect $(PY) -m pytest tests/integration -q -m spark $(PYTEST_FLAGS) || [ $$? -eq 5 ]
 
-integration: integration-classic integration-connect
+integration: integration-classic integration-connect integration-spark35
 
 test: setup lint unit integration
 

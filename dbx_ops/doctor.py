@@ -14,12 +14,13 @@ import shutil
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
-from dbx_ops import __version__, runtime
-from dbx_ops.errors import DbxOpsError, EnvironmentSetupError
+from dbx_ops import __version__, render, runtime
+from dbx_ops.errors import DbxOpsError, DoctorError, EnvironmentSetupError
 from dbx_ops.names import parse_table_name, quote_identifier
+from dbx_ops.verdict import Check, Verdict, checks_html, checks_markdown
 
 logger = logging.getLogger(__name__)
 
@@ -31,36 +32,73 @@ def _dist_version(name: str) -> str | None:
         return None
 
 
-@dataclass
-class DoctorReport:
+@dataclass(frozen=True)
+class DoctorReport(Verdict):
     """What ``dbx-ops doctor`` found.
 
     Attributes:
-        ok: every check passed.
-        environment_ok: False when the failure is a missing setup step (exit 2), not a failed check.
-        checks: name → {"ok": bool, "detail": str}.
+        checks: one :class:`~dbx_ops.verdict.Check` per thing checked (``delta_jars``, ``java``,
+            ``runtime``, ``delta``, ``workspace_credentials``).
         facts: versions and paths.
+        environment_ok: False when the failure is a missing setup step (exit 2), not a failed check.
     """
 
-    ok: bool
-    environment_ok: bool
-    checks: dict[str, dict[str, Any]] = field(default_factory=dict)
+    checks: tuple[Check, ...] = ()
     facts: dict[str, Any] = field(default_factory=dict)
+    environment_ok: bool = True
+
+    @property
+    def error_class(self) -> type[DbxOpsError]:  # type: ignore[override]
+        return DoctorError if self.environment_ok else EnvironmentSetupError
+
+    @property
+    def ok(self) -> bool:
+        """True when the environment is set up and every check passed."""
+        return self.environment_ok and all(c.ok for c in self.checks)
+
+    def check(self, name: str) -> Check | None:
+        """The check named ``name``, or None when it was not run."""
+        return next((c for c in self.checks if c.name == name), None)
+
+    def summary(self) -> str:
+        """One sentence: the verdict and what failed."""
+        failed = [c for c in self.checks if not c.ok]
+        if not failed:
+            return f"dbx_ops doctor: ok ({len(self.checks)} checks)."
+        return "dbx_ops doctor found problems: " + "; ".join(f"{c.name}: {c.message}" for c in failed)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """JSON-ready form; ``checks`` is keyed by check name."""
+        return {
+            "ok": self.ok,
+            "environment_ok": self.environment_ok,
+            "summary": self.summary(),
+            "checks": {c.name: c.to_dict() for c in self.checks},
+            "facts": dict(self.facts),
+        }
 
     def to_text(self) -> str:
+        """Plain text for a terminal."""
         lines = [f"dbx-ops {self.facts.get('dbx_ops')}"]
-        for key, value in self.facts.items():
-            if key != "dbx_ops":
-                lines.append(f"  {key:<18} {value}")
+        lines += [f"  {key:<18} {value}" for key, value in self.facts.items() if key != "dbx_ops"]
         lines.append("checks:")
-        for name, check in self.checks.items():
-            mark = "ok " if check["ok"] else "FAIL"
-            lines.append(f"  [{mark}] {name}: {check['detail']}")
+        lines += [f"  {render.text_mark(c.ok)} {c.name}: {c.message}" for c in self.checks]
         lines.append("result: " + ("ok" if self.ok else "problems found"))
         return "\n".join(lines)
+
+    def to_markdown(self) -> str:
+        """Markdown: the verdict, the facts, the checks."""
+        facts = render.md_table([[k, v] for k, v in self.facts.items()], ["fact", "value"])
+        return f"# {self.summary()}\n\n{facts}\n\n{checks_markdown(self.checks)}\n"
+
+    def to_html(self) -> str:
+        """HTML for ``displayHTML``."""
+        facts = render.html_table([[k, v] for k, v in self.facts.items()], ["fact", "value"])
+        return render.container(
+            render.verdict_card("dbx_ops doctor", self.ok, self.summary()),
+            render.section("Checks", checks_html(self.checks)),
+            render.section("Facts", facts),
+        )
 
 
 def delta_round_trip(spark: Any, folder: str) -> str:
@@ -107,21 +145,32 @@ def diagnose(
     }
     if runtime.is_databricks(env):
         facts["runtime_version"] = runtime.runtime_version(env)
-    checks: dict[str, dict[str, Any]] = {}
+    checks: list[Check] = []
     environment_ok = True
+    supported, why = runtime.runtime_support(env)
+    checks.append(Check("runtime", supported, "a supported runtime", facts["python"], why))
 
     if not runtime.is_databricks(env):
         try:
             jars = runtime.delta_jars(env)
-            checks["delta_jars"] = {"ok": True, "detail": ", ".join(j.name for j in jars)}
+            checks.append(Check("delta_jars", True, message=", ".join(j.name for j in jars)))
         except EnvironmentSetupError as exc:
-            checks["delta_jars"] = {"ok": False, "detail": str(exc)}
+            checks.append(Check("delta_jars", False, message=str(exc)))
             environment_ok = False
         if facts["java"] == "not found":
-            checks["java"] = {
-                "ok": False,
-                "detail": "Java 17 not found on PATH; install it or set JAVA_HOME.",
-            }
+            checks.append(
+                Check("java", False, message="Java 17 not found on PATH; install it or set JAVA_HOME.")
+            )
+            environment_ok = False
+        if facts["pyspark"] == "not installed":
+            checks.append(
+                Check(
+                    "pyspark",
+                    False,
+                    message="pyspark is not installed; install dbx-ops with its spark extra "
+                    "(pip install 'dbx_ops-<version>-py3-none-any.whl[spark]') for local work.",
+                )
+            )
             environment_ok = False
 
     if environment_ok:
@@ -129,31 +178,29 @@ def diagnose(
         try:
             spark = spark_factory() if spark_factory else runtime.get_spark(env)
             facts["spark"] = spark.version
+            spark_ok, spark_why = runtime.spark_support(spark.version)
+            checks.append(Check("spark", spark_ok, "Spark 3.5 or 4.0", spark.version, spark_why))
             if runtime.is_databricks(env):
                 folder = f"/tmp/dbx_ops_doctor/{uuid.uuid4().hex}"
             else:
                 folder = str(runtime.state_home(env) / "doctor" / uuid.uuid4().hex)
             detail = delta_round_trip(spark, folder)
-            checks["delta"] = {"ok": True, "detail": f"{detail} ({time.perf_counter() - started:.1f}s)"}
+            checks.append(Check("delta", True, message=f"{detail} ({time.perf_counter() - started:.1f}s)"))
             if not runtime.is_databricks(env):
                 shutil.rmtree(folder, ignore_errors=True)
         except Exception as exc:
             logger.debug("delta check failed", exc_info=True)
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            checks["delta"] = {"ok": False, "detail": f"Delta write/read failed: {first}"}
+            checks.append(Check("delta", False, message=f"Delta write/read failed: {first}"))
 
     ws = runtime.workspace_configured(env)
     facts["workspace_host"] = ws["host"] or "not set"
     facts["workspace_auth"] = ws["auth"] or "none"
-    checks["workspace_credentials"] = {
-        "ok": True,
-        "detail": (
-            "configured" if ws["configured"] else "not configured (set DATABRICKS_HOST and DATABRICKS_TOKEN)"
-        )
-        + " - optional for local work",
-    }
-    ok = environment_ok and all(c["ok"] for c in checks.values())
-    return DoctorReport(ok=ok, environment_ok=environment_ok, checks=checks, facts=facts)
+    configured = (
+        "configured" if ws["configured"] else "not configured (set DATABRICKS_HOST and DATABRICKS_TOKEN)"
+    )
+    checks.append(Check("workspace_credentials", True, message=configured + " - optional for local work"))
+    return DoctorReport(checks=tuple(checks), facts=facts, environment_ok=environment_ok)
 
 
 @dataclass(frozen=True)

@@ -205,7 +205,9 @@ def get_spark(env: Mapping[str, str] | None = None, mode: str | None = None) -> 
     environ = _env(env)
     if is_databricks(environ):
         active = SparkSession.getActiveSession()
-        return active if active is not None else SparkSession.builder.getOrCreate()
+        session = active if active is not None else SparkSession.builder.getOrCreate()
+        require_supported_spark(session)
+        return session
 
     chosen = spark_mode({"DBX_OPS_SPARK": mode} if mode else environ)
     cfg = local_spark_config(environ)
@@ -229,6 +231,7 @@ def get_spark(env: Mapping[str, str] | None = None, mode: str | None = None) -> 
         spark = builder.getOrCreate()
     if chosen == "classic":
         spark.sparkContext.setLogLevel("ERROR")
+    require_supported_spark(spark)
     return spark
 
 
@@ -397,3 +400,149 @@ def current_user(spark: Any) -> str | None:
     except Exception:
         logger.debug("current_user() not available", exc_info=True)
     return os.environ.get("USER") or None
+
+
+# -- supported runtimes ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RuntimeInfo:
+    """One Databricks Runtime line and what dbx_ops supports on it.
+
+    Attributes:
+        name: the runtime as users know it (``15.4 LTS``).
+        dbr: the ``DATABRICKS_RUNTIME_VERSION`` prefix (``15.4``), or ``serverless-v4``.
+        spark: the Spark version it ships.
+        python: the Python version it ships.
+        library: whether the dbx_ops library itself runs there.
+        locks: whether dbx_ops ships a lock and (for clusters) an init script for it.
+        note: why not, or what to know.
+    """
+
+    name: str
+    dbr: str
+    spark: str
+    python: str
+    library: bool
+    locks: bool
+    note: str = ""
+
+
+#: The runtimes users have, newest last; the README's table is this one.
+RUNTIMES: tuple[RuntimeInfo, ...] = (
+    RuntimeInfo(
+        "14.3 LTS",
+        "14.3",
+        "3.5.0",
+        "3.10",
+        False,
+        True,
+        "Python 3.10 is older than the library needs (3.11); its lock and init script still work.",
+    ),
+    RuntimeInfo("15.4 LTS", "15.4", "3.5.0", "3.11", True, True),
+    RuntimeInfo("16.4 LTS", "16.4", "3.5.2", "3.12", True, True),
+    RuntimeInfo("17.3 LTS", "17.3", "4.0.0", "3.12", True, True),
+    RuntimeInfo(
+        "serverless v4",
+        "serverless-v4",
+        "4.0.0",
+        "3.12",
+        True,
+        True,
+        "Serverless compute runs no init scripts: the lock is applied as the environment's dependencies.",
+    ),
+)
+
+#: The Spark lines the library is tested on (major, minor).
+SUPPORTED_SPARK = ((3, 5), (4, 0))
+#: The oldest Python the library runs on.
+MIN_PYTHON = (3, 11)
+
+
+def _major_minor(version: str) -> tuple[int, int] | None:
+    import re
+
+    match = re.match(r"\s*(\d+)\.(\d+)", version or "")
+    return (int(match.group(1)), int(match.group(2))) if match else None
+
+
+def spark_support(spark_version: str) -> tuple[bool, str]:
+    """Whether the library supports this Spark version, and one sentence saying why (not).
+
+    Args:
+        spark_version: ``spark.version`` (``3.5.0``, ``4.0.1``, ``14.3.x-...`` is not a Spark version).
+    """
+    mm = _major_minor(spark_version)
+    lines = " and ".join(f"{a}.{b}" for a, b in SUPPORTED_SPARK)
+    if mm is None:
+        return (
+            False,
+            f"Spark version {spark_version!r} is not a version number; dbx_ops supports Spark {lines}.",
+        )
+    if mm in SUPPORTED_SPARK:
+        return True, f"Spark {spark_version} is supported (dbx_ops is tested on Spark {lines})."
+    return False, (
+        f"Spark {spark_version} is not supported: dbx_ops runs on Spark {lines} "
+        "(Databricks Runtime 15.4 LTS or newer); use a supported runtime for this cluster."
+    )
+
+
+def runtime_info(dbr_version: str | None) -> RuntimeInfo | None:
+    """The row of :data:`RUNTIMES` for ``DATABRICKS_RUNTIME_VERSION`` (``15.4``, ``client.4.9``...)."""
+    if not dbr_version:
+        return None
+    text = dbr_version.strip()
+    if text.startswith("client."):  # serverless reports its environment version as client.N.M
+        major = text.split(".")[1] if "." in text else ""
+        return next((r for r in RUNTIMES if r.dbr == f"serverless-v{major}"), None)
+    mm = _major_minor(text)
+    return next((r for r in RUNTIMES if _major_minor(r.dbr) == mm), None) if mm else None
+
+
+def runtime_support(
+    env: Mapping[str, str] | None = None,
+    spark_version: str | None = None,
+    python_version: tuple[int, int] | None = None,
+) -> tuple[bool, str]:
+    """Whether dbx_ops supports where it runs: the runtime, its Spark and its Python.
+
+    Returns:
+        ``(supported, one sentence)``.
+    """
+    import sys
+
+    py = python_version or (sys.version_info.major, sys.version_info.minor)
+    if py < MIN_PYTHON:
+        need = ".".join(map(str, MIN_PYTHON))
+        return (
+            False,
+            f"Python {py[0]}.{py[1]} is older than dbx_ops needs ({need}); use DBR 15.4 LTS or newer.",
+        )
+    environ = _env(env)
+    dbr = runtime_version(environ)
+    info = runtime_info(dbr)
+    if dbr and info is None:
+        known = ", ".join(r.name for r in RUNTIMES if r.library)
+        return False, f"Databricks Runtime {dbr} is not one dbx_ops is tested on ({known})."
+    if info is not None and not info.library:
+        return False, f"Databricks Runtime {info.name}: {info.note}"
+    if spark_version:
+        ok, why = spark_support(spark_version)
+        if not ok:
+            return ok, why
+    where = f"Databricks Runtime {info.name}" if info else "local"
+    return True, f"{where} with Python {py[0]}.{py[1]}" + (
+        f" and Spark {spark_version}" if spark_version else ""
+    ) + " is supported."
+
+
+def require_supported_spark(spark: Any) -> None:
+    """Refuse an unsupported Spark with one sentence, before any query can fail inside it.
+
+    Raises:
+        EnvironmentSetupError: when ``spark.version`` is not a supported line.
+    """
+    version = str(getattr(spark, "version", "") or "")
+    ok, why = spark_support(version)
+    if not ok:
+        raise EnvironmentSetupError(why)

@@ -9,10 +9,8 @@
 from dbx_ops import doctor
 
 report = doctor.diagnose()
-displayHTML("<pre>" + report.to_text() + "</pre>")  # noqa: F821 - Databricks notebook global
+displayHTML(report.to_html())  # noqa: F821 - Databricks notebook global
 
 # COMMAND ----------
 
-if not report.ok:
-    raise RuntimeError("dbx_ops doctor found problems: " + "; ".join(
-        f"{name}: {c['detail']}" for name, c in report.checks.items() if not c["ok"]))
+report.raise_on_failure()

@@ -29,7 +29,7 @@ def test_doctor_without_jars_says_which_command_to_run(tmp_path, monkeypatch, ca
     assert main(["doctor", "--json"]) == 2
     report = json.loads(capsys.readouterr().out)
     assert report["checks"]["delta_jars"]["ok"] is False
-    assert "make jars" in report["checks"]["delta_jars"]["detail"]
+    assert "make jars" in report["checks"]["delta_jars"]["message"]
     assert "delta" not in report["checks"]  # no Spark was started
 
 
