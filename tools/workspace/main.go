@@ -106,9 +106,52 @@ type fileOp struct {
 
 // extra is what this program keeps per workspace (token) besides the library's state.
 type extra struct {
-	Outcomes map[string][]outcome `json:"outcomes"`
-	Runs     map[int64]runMeta    `json:"runs"`
-	FileOps  []fileOp             `json:"file_ops"`
+	Outcomes    map[string][]outcome        `json:"outcomes"`
+	Runs        map[int64]runMeta           `json:"runs"`
+	FileOps     []fileOp                    `json:"file_ops"`
+	Tokens      map[string]*tokenRec        `json:"tokens"`
+	IPLists     map[string]*ipList          `json:"ip_access_lists"`
+	Conf        map[string]any              `json:"workspace_conf"`
+	Policies    map[string]*policy          `json:"cluster_policies"`
+	Groups      map[string]*scimGroup       `json:"groups"`
+	SPs         map[string]*scimSP          `json:"service_principals"`
+	SecretTimes map[string]map[string]int64 `json:"secret_times"`
+	// TaskValues: job run id -> task key -> values set with dbutils.jobs.taskValues.set.
+	TaskValues map[int64]map[string]map[string]any `json:"task_values"`
+}
+
+// ensure makes every map usable (a loaded state file may lack some).
+func (e *extra) ensure() {
+	if e.Outcomes == nil {
+		e.Outcomes = map[string][]outcome{}
+	}
+	if e.Runs == nil {
+		e.Runs = map[int64]runMeta{}
+	}
+	if e.Tokens == nil {
+		e.Tokens = map[string]*tokenRec{}
+	}
+	if e.IPLists == nil {
+		e.IPLists = map[string]*ipList{}
+	}
+	if e.Conf == nil {
+		e.Conf = map[string]any{}
+	}
+	if e.Policies == nil {
+		e.Policies = map[string]*policy{}
+	}
+	if e.Groups == nil {
+		e.Groups = map[string]*scimGroup{}
+	}
+	if e.SPs == nil {
+		e.SPs = map[string]*scimSP{}
+	}
+	if e.SecretTimes == nil {
+		e.SecretTimes = map[string]map[string]int64{}
+	}
+	if e.TaskValues == nil {
+		e.TaskValues = map[int64]map[string]map[string]any{}
+	}
 }
 
 type wsState struct {
@@ -145,6 +188,11 @@ type app struct {
 func (a *app) nextID() int64 {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	return a.nextIDLocked()
+}
+
+// nextIDLocked is nextID for a caller that holds a.mu.
+func (a *app) nextIDLocked() int64 {
 	id := time.Now().UnixNano()/1000 + 700000000000000000
 	if id <= a.lastID {
 		id = a.lastID + 1
@@ -158,7 +206,8 @@ func (a *app) extraFor(token string) *extra {
 	defer a.mu.Unlock()
 	e, ok := a.extras[token]
 	if !ok {
-		e = &extra{Outcomes: map[string][]outcome{}, Runs: map[int64]runMeta{}}
+		e = &extra{}
+		e.ensure()
 		a.extras[token] = e
 	}
 	return e
@@ -766,12 +815,7 @@ func (a *app) load(handler http.Handler) error {
 		unlock()
 		if s.Extra != nil {
 			a.mu.Lock()
-			if s.Extra.Outcomes == nil {
-				s.Extra.Outcomes = map[string][]outcome{}
-			}
-			if s.Extra.Runs == nil {
-				s.Extra.Runs = map[int64]runMeta{}
-			}
+			s.Extra.ensure()
 			a.extras[token] = s.Extra
 			a.mu.Unlock()
 		}
@@ -803,6 +847,7 @@ func main() {
 	srv.Handle("POST", "/__dbx/outcomes", a.queueOutcomes)
 	srv.Handle("POST", "/__dbx/runs/complete", a.completeRun)
 	srv.Handle("GET", "/__dbx/ping", func(testserver.Request) any { return map[string]string{"status": "ok"} })
+	a.registerAdmin(srv)
 	testserver.AddDefaultHandlers(srv)
 
 	srv.RequestCallback = func(req *testserver.Request) {
