@@ -39,6 +39,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -96,12 +97,16 @@ type outcome struct {
 
 type runMeta struct {
 	Outcome outcome `json:"outcome"`
+	// Executed runs are driven by the notebook runner (runner.go), not by polling.
+	Executed bool `json:"executed,omitempty"`
 }
 
 type fileOp struct {
 	Method string          `json:"method"`
 	Path   string          `json:"path"`
-	Body   json.RawMessage `json:"body"`
+	Body   json.RawMessage `json:"body,omitempty"`
+	// Data is the raw body of a workspace-files/import-file request (Path carries its query).
+	Data []byte `json:"data,omitempty"`
 }
 
 // extra is what this program keeps per workspace (token) besides the library's state.
@@ -183,6 +188,8 @@ type app struct {
 	rules      map[string][]*rule // token -> rules
 	lastID     int64
 	persistMu  sync.Mutex
+	runner     *runnerConf                  // nil: runs are scripted, not executed
+	cancels    map[int64]context.CancelFunc // executing runs
 }
 
 func (a *app) nextID() int64 {
@@ -324,6 +331,29 @@ func (a *app) runNow(req testserver.Request) any {
 	if len(body.NotebookParams) > 0 || len(body.PythonParams) > 0 {
 		run.OverridingParameters = &jobs.RunParameters{NotebookParams: body.NotebookParams, PythonParams: body.PythonParams}
 	}
+	if a.runner != nil && job.Settings != nil && hasNotebookTask(job.Settings.Tasks) {
+		if msg := checkGraph(job.Settings.Tasks); msg != "" {
+			return invalid(msg)
+		}
+		plan, runTasks := a.newPlan(req, runID, body.JobId, name, job.Settings.Tasks, job.Settings)
+		if len(job.Settings.Parameters) > 0 || len(body.JobParameters) > 0 {
+			plan.jobParams = map[string]string{}
+			for _, p := range params {
+				plan.jobParams[p.Name] = p.Value
+			}
+		} else {
+			plan.nbParams = body.NotebookParams
+		}
+		run.Tasks = runTasks
+		run.CreatorUserName = currentUserName(req)
+		run.RunPageUrl = fmt.Sprintf("%s/?o=900800700600#job/%d/run/%d", a.runner.baseURL, body.JobId, runID)
+		a.mu.Lock()
+		ex.Runs[runID] = runMeta{Executed: true}
+		a.mu.Unlock()
+		ws.JobRuns[runID] = run
+		go a.execute(plan)
+		return jobs.RunNowResponse{RunId: runID, NumberInJob: runID}
+	}
 	o := outcome{ResultState: "SUCCESS"}
 	a.mu.Lock()
 	if q := ex.Outcomes[name]; len(q) > 0 {
@@ -352,6 +382,9 @@ func (a *app) getRun(req testserver.Request) any {
 		a.mu.Lock()
 		meta, scripted := ex.Runs[id]
 		a.mu.Unlock()
+		if meta.Executed {
+			return run
+		}
 		switch run.State.LifeCycleState {
 		case jobs.RunLifeCycleStatePending, jobs.RunLifeCycleStateQueued:
 			run.State = &jobs.RunState{LifeCycleState: jobs.RunLifeCycleStateRunning}
@@ -462,6 +495,7 @@ func (a *app) cancelRun(req testserver.Request) any {
 	}
 	cancelLocked(&run)
 	ws.JobRuns[body.RunId] = run
+	a.killRun(body.RunId)
 	return map[string]any{}
 }
 
@@ -481,6 +515,7 @@ func (a *app) cancelAll(req testserver.Request) any {
 		}
 		cancelLocked(&run)
 		ws.JobRuns[id] = run
+		a.killRun(id)
 	}
 	return map[string]any{}
 }
@@ -697,10 +732,16 @@ func (a *app) recordFileOp(req *testserver.Request) {
 		return
 	}
 	p := req.URL.Path
+	ex := a.extraFor(req.Token)
+	if strings.HasPrefix(p, "/api/2.0/workspace-files/import-file/") {
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		ex.FileOps = append(ex.FileOps, fileOp{Method: req.Method, Path: req.URL.RequestURI(), Data: slices.Clone(req.Body)})
+		return
+	}
 	if p != "/api/2.0/workspace/import" && p != "/api/2.0/workspace/mkdirs" && p != "/api/2.0/workspace/delete" {
 		return
 	}
-	ex := a.extraFor(req.Token)
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	body := json.RawMessage(slices.Clone(req.Body))
@@ -790,7 +831,11 @@ func (a *app) load(handler http.Handler) error {
 		}
 		if s.Extra != nil {
 			for _, op := range s.Extra.FileOps {
-				a.inject(handler, op.Method, op.Path, token, op.Body)
+				body := []byte(op.Body)
+				if op.Data != nil {
+					body = op.Data
+				}
+				a.inject(handler, op.Method, op.Path, token, body)
 			}
 		}
 		unlock := ws.LockUnlock()
@@ -812,6 +857,10 @@ func (a *app) load(handler http.Handler) error {
 		for k, v := range s.Acls {
 			ws.Acls[k] = v
 		}
+		if s.Extra != nil {
+			s.Extra.ensure()
+			abandonExecuted(ws, s.Extra)
+		}
 		unlock()
 		if s.Extra != nil {
 			a.mu.Lock()
@@ -826,6 +875,10 @@ func (a *app) load(handler http.Handler) error {
 func main() {
 	addr := flag.String("addr", "127.0.0.1:0", "address to listen on (127.0.0.1:PORT)")
 	statePath := flag.String("state", "", "file to persist the workspace state to (loaded on start)")
+	notebookPython := flag.String("notebook-python", os.Getenv("DBX_WORKSPACE_NOTEBOOK_PYTHON"),
+		"python that runs notebook tasks (-m dbx_ops notebook run); empty: runs are scripted (default $DBX_WORKSPACE_NOTEBOOK_PYTHON)")
+	runsDir := flag.String("runs-dir", os.Getenv("DBX_WORKSPACE_RUNS_DIR"),
+		"folder for executed runs (default: runs/ next to the state file, else a temporary folder)")
 	flag.Parse()
 
 	t := &logT{}
@@ -834,12 +887,27 @@ func main() {
 		workspaces: map[string]*testserver.FakeWorkspace{},
 		extras:     map[string]*extra{},
 		rules:      map[string][]*rule{},
+		cancels:    map[int64]context.CancelFunc{},
+	}
+	if *notebookPython != "" {
+		dir := *runsDir
+		if dir == "" && *statePath != "" {
+			dir = filepath.Join(filepath.Dir(*statePath), "runs")
+		}
+		if dir == "" {
+			dir, _ = os.MkdirTemp("", "dbx-workspace-runs-*")
+		}
+		if abs, err := filepath.Abs(dir); err == nil {
+			dir = abs
+		}
+		a.runner = &runnerConf{python: *notebookPython, runsDir: dir}
 	}
 	srv := testserver.New(t)
 	// First registration wins: ours go before the library's defaults.
 	srv.Handle("POST", "/api/2.2/jobs/update", a.updateJob)
 	srv.Handle("POST", "/api/2.2/jobs/reset", a.resetJob)
 	srv.Handle("POST", "/api/2.2/jobs/run-now", a.runNow)
+	srv.Handle("POST", "/api/2.2/jobs/runs/submit", a.submitRun)
 	srv.Handle("GET", "/api/2.2/jobs/runs/get", a.getRun)
 	srv.Handle("GET", "/api/2.2/jobs/runs/list", a.listRuns)
 	srv.Handle("POST", "/api/2.2/jobs/runs/cancel", a.cancelRun)
@@ -878,6 +946,9 @@ func main() {
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "error: cannot listen on %s: %s\n", *addr, err)
 		os.Exit(2)
+	}
+	if a.runner != nil {
+		a.runner.baseURL = "http://" + ln.Addr().String()
 	}
 	fmt.Printf("http://%s\n", ln.Addr().String())
 	_ = os.Stdout.Sync()
