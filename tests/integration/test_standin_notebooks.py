@@ -387,3 +387,75 @@ def test_cancel_stops_the_runner_and_a_restart_ends_abandoned_runs(
     assert run.state is not None
     assert run.state.life_cycle_state == jobs.RunLifeCycleState.INTERNAL_ERROR
     assert "stopped while this run was executing" in (run.state.state_message or "")
+
+
+def test_condition_task_branches_on_a_task_value_and_timeouts(ws: WorkspaceClient) -> None:
+    upload_notebook(ws, f"{ROOT}/notebooks/gate", "dbutils.jobs.taskValues.set('decision', 'go')")
+    condition = jobs.ConditionTask(
+        left="{{tasks.gate.values.decision}}", op=jobs.ConditionTaskOp.EQUAL_TO, right="go"
+    )
+    job = ws.jobs.create(
+        name="nb-branch",
+        job_clusters=CLUSTER,
+        tasks=[
+            nb_task("gate", "gate"),
+            jobs.Task(
+                task_key="is_go",
+                condition_task=condition,
+                depends_on=[jobs.TaskDependency(task_key="gate")],
+            ),
+            jobs.Task(
+                task_key="deploy",
+                notebook_task=jobs.NotebookTask(notebook_path=f"{ROOT}/notebooks/ok"),
+                depends_on=[jobs.TaskDependency(task_key="is_go", outcome="true")],
+                job_cluster_key="main",
+            ),
+            jobs.Task(
+                task_key="alert",
+                notebook_task=jobs.NotebookTask(notebook_path=f"{ROOT}/notebooks/ok"),
+                depends_on=[jobs.TaskDependency(task_key="is_go", outcome="false")],
+                job_cluster_key="main",
+            ),
+        ],
+    )
+    assert job.job_id is not None
+    run = wait_run(ws, ws.jobs.run_now(job.job_id).run_id)
+    by_key = tasks_by_key(run)
+    assert by_key["is_go"].condition_task is not None and by_key["is_go"].condition_task.outcome == "true"
+    assert {k: t.state.result_state for k, t in by_key.items() if t.state} == {
+        "gate": jobs.RunResultState.SUCCESS,
+        "is_go": jobs.RunResultState.SUCCESS,
+        "deploy": jobs.RunResultState.SUCCESS,
+        "alert": jobs.RunResultState.EXCLUDED,
+    }
+    assert run.state is not None and run.state.result_state == jobs.RunResultState.SUCCESS
+
+    slow = ws.jobs.create(
+        name="nb-timeout", job_clusters=CLUSTER, tasks=[nb_task("slow", "slow", timeout_seconds=1)]
+    )
+    assert slow.job_id is not None
+    timed = wait_run(ws, ws.jobs.run_now(slow.job_id).run_id)
+    task = tasks_by_key(timed)["slow"]
+    assert task.state is not None and task.state.result_state == jobs.RunResultState.TIMEDOUT
+    assert timed.state is not None and timed.state.result_state == jobs.RunResultState.FAILED
+
+
+def test_notebooks_uploaded_with_import_file_survive_a_restart(ws: WorkspaceClient, server: StandIn) -> None:
+    import urllib.request
+
+    path = f"{ROOT}/notebooks/filer.py"
+    source = HEADER + "dbutils.notebook.exit('from the filer')\n"
+    req = urllib.request.Request(
+        f"{server.host}/api/2.0/workspace-files/import-file/{path.lstrip('/')}?overwrite=true",
+        data=source.encode(),
+        method="POST",
+    )
+    req.add_header("Authorization", f"Bearer {server.token}")
+    with urllib.request.urlopen(req, timeout=10):
+        pass
+    job = ws.jobs.create(name="nb-filer", job_clusters=CLUSTER, tasks=[nb_task("filer", "filer")])
+    assert job.job_id is not None
+    server.restart()
+    run = wait_run(ws, ws.jobs.run_now(job.job_id).run_id)
+    result = output(ws, tasks_by_key(run)["filer"]).notebook_output
+    assert result is not None and result.result == "from the filer"

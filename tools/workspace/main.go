@@ -37,6 +37,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -736,6 +737,12 @@ func (a *app) recordFileOp(req *testserver.Request) {
 	if strings.HasPrefix(p, "/api/2.0/workspace-files/import-file/") {
 		a.mu.Lock()
 		defer a.mu.Unlock()
+		// A re-upload replaces the earlier copy: keep only the last import of a path.
+		ex.FileOps = slices.DeleteFunc(ex.FileOps, func(op fileOp) bool {
+			before, _, _ := strings.Cut(op.Path, "?")
+			decoded, err := url.PathUnescape(before)
+			return op.Data != nil && err == nil && decoded == p
+		})
 		ex.FileOps = append(ex.FileOps, fileOp{Method: req.Method, Path: req.URL.RequestURI(), Data: slices.Clone(req.Body)})
 		return
 	}
