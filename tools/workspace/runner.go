@@ -35,6 +35,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -715,7 +716,7 @@ func (a *app) runNotebook(ctx context.Context, p *execPlan, t execTask, runDir s
 		return internalError(msg)
 	}
 	_ = os.WriteFile(filepath.Join(taskDir, "runner.pid"), []byte(strconv.Itoa(cmd.Process.Pid)), 0o644)
-	timedOut := false
+	var timedOut atomic.Bool
 	done := make(chan struct{})
 	var once sync.Once
 	kill := func() { once.Do(func() { _ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }) }
@@ -729,7 +730,7 @@ func (a *app) runNotebook(ctx context.Context, p *execPlan, t execTask, runDir s
 		case <-ctx.Done():
 			kill()
 		case <-timeout:
-			timedOut = true
+			timedOut.Store(true)
 			kill()
 		}
 	}()
@@ -738,7 +739,7 @@ func (a *app) runNotebook(ctx context.Context, p *execPlan, t execTask, runDir s
 	code := cmd.ProcessState.ExitCode()
 	_ = logFile.Sync()
 	logTail := tail(logPath, 8000)
-	if timedOut {
+	if timedOut.Load() {
 		msg := fmt.Sprintf("Task %s timed out after %d seconds.", t.Task.TaskKey, t.Task.TimeoutSeconds)
 		a.storeOutput(p, t, jobs.RunOutput{Error: msg, ErrorTrace: logTail})
 		return taskResult{life: jobs.RunLifeCycleStateTerminated, result: jobs.RunResultStateTimedout, message: msg}
