@@ -43,7 +43,7 @@ DATABRICKS_BIN := .cache/bin/databricks
 .PHONY: workspace
 workspace: $(WORKSPACE_BIN) $(DATABRICKS_BIN)
 
-$(WORKSPACE_BIN): tools/workspace/main.go tools/workspace/go.mod tools/workspace/go.sum
+$(WORKSPACE_BIN): $(wildcard tools/workspace/*.go) tools/workspace/go.mod tools/workspace/go.sum
 	@mkdir -p $(@D)
 	cd tools/workspace && go build -o $(CURDIR)/$@ .
 

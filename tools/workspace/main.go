@@ -37,8 +37,10 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -96,19 +98,66 @@ type outcome struct {
 
 type runMeta struct {
 	Outcome outcome `json:"outcome"`
+	// Executed runs are driven by the notebook runner (runner.go), not by polling.
+	Executed bool `json:"executed,omitempty"`
 }
 
 type fileOp struct {
 	Method string          `json:"method"`
 	Path   string          `json:"path"`
-	Body   json.RawMessage `json:"body"`
+	Body   json.RawMessage `json:"body,omitempty"`
+	// Data is the raw body of a workspace-files/import-file request (Path carries its query).
+	Data []byte `json:"data,omitempty"`
 }
 
 // extra is what this program keeps per workspace (token) besides the library's state.
 type extra struct {
-	Outcomes map[string][]outcome `json:"outcomes"`
-	Runs     map[int64]runMeta    `json:"runs"`
-	FileOps  []fileOp             `json:"file_ops"`
+	Outcomes    map[string][]outcome        `json:"outcomes"`
+	Runs        map[int64]runMeta           `json:"runs"`
+	FileOps     []fileOp                    `json:"file_ops"`
+	Tokens      map[string]*tokenRec        `json:"tokens"`
+	IPLists     map[string]*ipList          `json:"ip_access_lists"`
+	Conf        map[string]any              `json:"workspace_conf"`
+	Policies    map[string]*policy          `json:"cluster_policies"`
+	Groups      map[string]*scimGroup       `json:"groups"`
+	SPs         map[string]*scimSP          `json:"service_principals"`
+	SecretTimes map[string]map[string]int64 `json:"secret_times"`
+	// TaskValues: job run id -> task key -> values set with dbutils.jobs.taskValues.set.
+	TaskValues map[int64]map[string]map[string]any `json:"task_values"`
+}
+
+// ensure makes every map usable (a loaded state file may lack some).
+func (e *extra) ensure() {
+	if e.Outcomes == nil {
+		e.Outcomes = map[string][]outcome{}
+	}
+	if e.Runs == nil {
+		e.Runs = map[int64]runMeta{}
+	}
+	if e.Tokens == nil {
+		e.Tokens = map[string]*tokenRec{}
+	}
+	if e.IPLists == nil {
+		e.IPLists = map[string]*ipList{}
+	}
+	if e.Conf == nil {
+		e.Conf = map[string]any{}
+	}
+	if e.Policies == nil {
+		e.Policies = map[string]*policy{}
+	}
+	if e.Groups == nil {
+		e.Groups = map[string]*scimGroup{}
+	}
+	if e.SPs == nil {
+		e.SPs = map[string]*scimSP{}
+	}
+	if e.SecretTimes == nil {
+		e.SecretTimes = map[string]map[string]int64{}
+	}
+	if e.TaskValues == nil {
+		e.TaskValues = map[int64]map[string]map[string]any{}
+	}
 }
 
 type wsState struct {
@@ -140,11 +189,18 @@ type app struct {
 	rules      map[string][]*rule // token -> rules
 	lastID     int64
 	persistMu  sync.Mutex
+	runner     *runnerConf                  // nil: runs are scripted, not executed
+	cancels    map[int64]context.CancelFunc // executing runs
 }
 
 func (a *app) nextID() int64 {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	return a.nextIDLocked()
+}
+
+// nextIDLocked is nextID for a caller that holds a.mu.
+func (a *app) nextIDLocked() int64 {
 	id := time.Now().UnixNano()/1000 + 700000000000000000
 	if id <= a.lastID {
 		id = a.lastID + 1
@@ -158,7 +214,8 @@ func (a *app) extraFor(token string) *extra {
 	defer a.mu.Unlock()
 	e, ok := a.extras[token]
 	if !ok {
-		e = &extra{Outcomes: map[string][]outcome{}, Runs: map[int64]runMeta{}}
+		e = &extra{}
+		e.ensure()
 		a.extras[token] = e
 	}
 	return e
@@ -275,6 +332,29 @@ func (a *app) runNow(req testserver.Request) any {
 	if len(body.NotebookParams) > 0 || len(body.PythonParams) > 0 {
 		run.OverridingParameters = &jobs.RunParameters{NotebookParams: body.NotebookParams, PythonParams: body.PythonParams}
 	}
+	if a.runner != nil && job.Settings != nil && hasNotebookTask(job.Settings.Tasks) {
+		if msg := checkGraph(job.Settings.Tasks); msg != "" {
+			return invalid(msg)
+		}
+		plan, runTasks := a.newPlan(req, runID, body.JobId, name, job.Settings.Tasks, job.Settings)
+		if len(job.Settings.Parameters) > 0 || len(body.JobParameters) > 0 {
+			plan.jobParams = map[string]string{}
+			for _, p := range params {
+				plan.jobParams[p.Name] = p.Value
+			}
+		} else {
+			plan.nbParams = body.NotebookParams
+		}
+		run.Tasks = runTasks
+		run.CreatorUserName = currentUserName(req)
+		run.RunPageUrl = fmt.Sprintf("%s/?o=900800700600#job/%d/run/%d", a.runner.baseURL, body.JobId, runID)
+		a.mu.Lock()
+		ex.Runs[runID] = runMeta{Executed: true}
+		a.mu.Unlock()
+		ws.JobRuns[runID] = run
+		go a.execute(plan)
+		return jobs.RunNowResponse{RunId: runID, NumberInJob: runID}
+	}
 	o := outcome{ResultState: "SUCCESS"}
 	a.mu.Lock()
 	if q := ex.Outcomes[name]; len(q) > 0 {
@@ -303,6 +383,9 @@ func (a *app) getRun(req testserver.Request) any {
 		a.mu.Lock()
 		meta, scripted := ex.Runs[id]
 		a.mu.Unlock()
+		if meta.Executed {
+			return run
+		}
 		switch run.State.LifeCycleState {
 		case jobs.RunLifeCycleStatePending, jobs.RunLifeCycleStateQueued:
 			run.State = &jobs.RunState{LifeCycleState: jobs.RunLifeCycleStateRunning}
@@ -413,6 +496,7 @@ func (a *app) cancelRun(req testserver.Request) any {
 	}
 	cancelLocked(&run)
 	ws.JobRuns[body.RunId] = run
+	a.killRun(body.RunId)
 	return map[string]any{}
 }
 
@@ -432,6 +516,7 @@ func (a *app) cancelAll(req testserver.Request) any {
 		}
 		cancelLocked(&run)
 		ws.JobRuns[id] = run
+		a.killRun(id)
 	}
 	return map[string]any{}
 }
@@ -648,10 +733,22 @@ func (a *app) recordFileOp(req *testserver.Request) {
 		return
 	}
 	p := req.URL.Path
+	ex := a.extraFor(req.Token)
+	if strings.HasPrefix(p, "/api/2.0/workspace-files/import-file/") {
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		// A re-upload replaces the earlier copy: keep only the last import of a path.
+		ex.FileOps = slices.DeleteFunc(ex.FileOps, func(op fileOp) bool {
+			before, _, _ := strings.Cut(op.Path, "?")
+			decoded, err := url.PathUnescape(before)
+			return op.Data != nil && err == nil && decoded == p
+		})
+		ex.FileOps = append(ex.FileOps, fileOp{Method: req.Method, Path: req.URL.RequestURI(), Data: slices.Clone(req.Body)})
+		return
+	}
 	if p != "/api/2.0/workspace/import" && p != "/api/2.0/workspace/mkdirs" && p != "/api/2.0/workspace/delete" {
 		return
 	}
-	ex := a.extraFor(req.Token)
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	body := json.RawMessage(slices.Clone(req.Body))
@@ -741,7 +838,11 @@ func (a *app) load(handler http.Handler) error {
 		}
 		if s.Extra != nil {
 			for _, op := range s.Extra.FileOps {
-				a.inject(handler, op.Method, op.Path, token, op.Body)
+				body := []byte(op.Body)
+				if op.Data != nil {
+					body = op.Data
+				}
+				a.inject(handler, op.Method, op.Path, token, body)
 			}
 		}
 		unlock := ws.LockUnlock()
@@ -763,15 +864,14 @@ func (a *app) load(handler http.Handler) error {
 		for k, v := range s.Acls {
 			ws.Acls[k] = v
 		}
+		if s.Extra != nil {
+			s.Extra.ensure()
+			abandonExecuted(ws, s.Extra)
+		}
 		unlock()
 		if s.Extra != nil {
 			a.mu.Lock()
-			if s.Extra.Outcomes == nil {
-				s.Extra.Outcomes = map[string][]outcome{}
-			}
-			if s.Extra.Runs == nil {
-				s.Extra.Runs = map[int64]runMeta{}
-			}
+			s.Extra.ensure()
 			a.extras[token] = s.Extra
 			a.mu.Unlock()
 		}
@@ -782,6 +882,10 @@ func (a *app) load(handler http.Handler) error {
 func main() {
 	addr := flag.String("addr", "127.0.0.1:0", "address to listen on (127.0.0.1:PORT)")
 	statePath := flag.String("state", "", "file to persist the workspace state to (loaded on start)")
+	notebookPython := flag.String("notebook-python", os.Getenv("DBX_WORKSPACE_NOTEBOOK_PYTHON"),
+		"python that runs notebook tasks (-m dbx_ops notebook run); empty: runs are scripted (default $DBX_WORKSPACE_NOTEBOOK_PYTHON)")
+	runsDir := flag.String("runs-dir", os.Getenv("DBX_WORKSPACE_RUNS_DIR"),
+		"folder for executed runs (default: runs/ next to the state file, else a temporary folder)")
 	flag.Parse()
 
 	t := &logT{}
@@ -790,12 +894,27 @@ func main() {
 		workspaces: map[string]*testserver.FakeWorkspace{},
 		extras:     map[string]*extra{},
 		rules:      map[string][]*rule{},
+		cancels:    map[int64]context.CancelFunc{},
+	}
+	if *notebookPython != "" {
+		dir := *runsDir
+		if dir == "" && *statePath != "" {
+			dir = filepath.Join(filepath.Dir(*statePath), "runs")
+		}
+		if dir == "" {
+			dir, _ = os.MkdirTemp("", "dbx-workspace-runs-*")
+		}
+		if abs, err := filepath.Abs(dir); err == nil {
+			dir = abs
+		}
+		a.runner = &runnerConf{python: *notebookPython, runsDir: dir}
 	}
 	srv := testserver.New(t)
 	// First registration wins: ours go before the library's defaults.
 	srv.Handle("POST", "/api/2.2/jobs/update", a.updateJob)
 	srv.Handle("POST", "/api/2.2/jobs/reset", a.resetJob)
 	srv.Handle("POST", "/api/2.2/jobs/run-now", a.runNow)
+	srv.Handle("POST", "/api/2.2/jobs/runs/submit", a.submitRun)
 	srv.Handle("GET", "/api/2.2/jobs/runs/get", a.getRun)
 	srv.Handle("GET", "/api/2.2/jobs/runs/list", a.listRuns)
 	srv.Handle("POST", "/api/2.2/jobs/runs/cancel", a.cancelRun)
@@ -803,6 +922,7 @@ func main() {
 	srv.Handle("POST", "/__dbx/outcomes", a.queueOutcomes)
 	srv.Handle("POST", "/__dbx/runs/complete", a.completeRun)
 	srv.Handle("GET", "/__dbx/ping", func(testserver.Request) any { return map[string]string{"status": "ok"} })
+	a.registerAdmin(srv)
 	testserver.AddDefaultHandlers(srv)
 
 	srv.RequestCallback = func(req *testserver.Request) {
@@ -833,6 +953,9 @@ func main() {
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "error: cannot listen on %s: %s\n", *addr, err)
 		os.Exit(2)
+	}
+	if a.runner != nil {
+		a.runner.baseURL = "http://" + ln.Addr().String()
 	}
 	fmt.Printf("http://%s\n", ln.Addr().String())
 	_ = os.Stdout.Sync()

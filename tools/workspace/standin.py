@@ -7,6 +7,10 @@ workspace for the ``databricks`` CLI or the databricks-sdk::
     with StandIn.start(state_file="/tmp/ws.json") as ws_server:
         print(ws_server.host, ws_server.token)   # DATABRICKS_HOST / DATABRICKS_TOKEN
 
+``notebook_python=PATH`` makes it execute notebook tasks of ``jobs/run-now`` and
+``jobs/runs/submit`` with ``PATH -m dbx_ops notebook run`` (see runner.go); runs
+then live under ``runs_dir`` (default: ``runs/`` next to the state file).
+
 The binary is ``.cache/bin/dbx-workspace`` (``make workspace`` builds it).
 """
 
@@ -44,6 +48,9 @@ class StandIn:
     token: str = field(default_factory=lambda: f"dbapi0{uuid.uuid4().hex}")
     process: subprocess.Popen | None = None
     log: Path | None = None
+    notebook_python: str | None = None
+    runs_dir: Path | None = None
+    extra_env: dict[str, str] = field(default_factory=dict)
 
     @property
     def host(self) -> str:
@@ -51,11 +58,34 @@ class StandIn:
 
     @classmethod
     def start(
-        cls, state_file: str | Path | None = None, port: int | None = None, log: Path | None = None
+        cls,
+        state_file: str | Path | None = None,
+        port: int | None = None,
+        log: Path | None = None,
+        notebook_python: str | Path | None = None,
+        runs_dir: str | Path | None = None,
+        env: dict[str, str] | None = None,
     ) -> StandIn:
+        """Start a stand-in; ``notebook_python`` turns on notebook task execution.
+
+        Args:
+            state_file: file the workspace state persists to (and is loaded from).
+            port: 127.0.0.1 port (default: a free one).
+            log: file for the server's stderr.
+            notebook_python: python that runs ``-m dbx_ops notebook run`` for notebook tasks.
+            runs_dir: folder for executed runs (default: ``runs/`` next to the state file).
+            env: extra environment for the server (and so for the notebook processes).
+        """
         if not BINARY.is_file():
             raise RuntimeError(f"{BINARY} is missing: run 'make workspace' to build the stand-in workspace.")
-        server = cls(port=port or free_port(), state_file=Path(state_file) if state_file else None, log=log)
+        server = cls(
+            port=port or free_port(),
+            state_file=Path(state_file) if state_file else None,
+            log=log,
+            notebook_python=str(notebook_python) if notebook_python else None,
+            runs_dir=Path(runs_dir) if runs_dir else None,
+            extra_env=dict(env or {}),
+        )
         server.launch()
         _BY_HOST[server.host] = server
         return server
@@ -64,12 +94,17 @@ class StandIn:
         args = [str(BINARY), "-addr", f"127.0.0.1:{self.port}"]
         if self.state_file:
             args += ["-state", str(self.state_file)]
+        if self.notebook_python:
+            args += ["-notebook-python", self.notebook_python]
+        if self.runs_dir:
+            args += ["-runs-dir", str(self.runs_dir)]
+        env = {**os.environ, **self.extra_env}
         if self.log:
             with open(self.log, "ab") as err:  # the child keeps its own copy of the handle
-                self.process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=err, text=True)
+                self.process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=err, text=True, env=env)
         else:
             self.process = subprocess.Popen(
-                args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+                args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env
             )
         assert self.process.stdout is not None
         line = self.process.stdout.readline().strip()
@@ -131,6 +166,14 @@ class StandIn:
         self.admin("POST", "/__dbx/die", {"pattern": pattern, "offset": offset})
 
     # -- lifecycle -------------------------------------------------------------------------------
+
+    def run_dir(self, run_id: int) -> Path:
+        """The folder of an executed run (its workspace copy, site, home and per-task files)."""
+        if self.runs_dir:
+            return self.runs_dir / str(run_id)
+        if self.state_file:
+            return self.state_file.parent / "runs" / str(run_id)
+        raise RuntimeError("this stand-in has no known runs folder (pass runs_dir or state_file)")
 
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None
