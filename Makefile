@@ -81,9 +81,8 @@ $(JARS35)/.fetched: tools/delta-jars-spark35/pom.xml
 	  -DoutputDirectory=$(CURDIR)/$(JARS35)
 	@touch $@
 
-# The Spark-backed tests marked `compat` (snapshots, restore, validation, state: what a
-# rollback needs) on pyspark 3.5, classic mode.
-SPARK35_MARK ?= spark
+# The representative Spark tests (marked compat) on pyspark 3.5, classic mode.
+SPARK35_MARK ?= compat
 integration-spark35: setup
 	DBX_OPS_SPARK=classic DBX_OPS_JARS=$(CURDIR)/$(JARS35) $(PY35) -m pytest tests/integration -q \
 	  -m "$(SPARK35_MARK)" -p no:cacheprovider $(PYTEST_FLAGS) || [ $$? -eq 5 ]
@@ -107,9 +106,11 @@ unit: venv
 integration-classic: setup
 	DBX_OPS_SPARK=classic $(PY) -m pytest tests/integration -q $(PYTEST_FLAGS) || [ $$? -eq 5 ]
 
-# The Spark-backed tests again, through a local Spark Connect session.
+# The representative Spark tests (marked compat in tests/conftest.py) again, through a local
+# Spark Connect session (the serverless / shared-cluster kind of session).
+CONNECT_MARK ?= compat
 integration-connect: setup
-	DBX_OPS_SPARK=connect $(PY) -m pytest tests/integration -q -m spark $(PYTEST_FLAGS) || [ $$? -eq 5 ]
+	DBX_OPS_SPARK=connect $(PY) -m pytest tests/integration -q -m "$(CONNECT_MARK)" $(PYTEST_FLAGS) || [ $$? -eq 5 ]
 
 integration: integration-classic integration-connect integration-spark35
 
