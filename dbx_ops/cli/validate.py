@@ -58,9 +58,11 @@ def _columns(raw: str | None) -> list[str] | None:
 
 def _validator() -> Validator:
     from dbx_ops.runtime import get_spark
+    from dbx_ops.state import StateStore
     from dbx_ops.validation import Validator
 
-    return Validator(get_spark())
+    spark = get_spark()
+    return Validator(spark, store=StateStore.from_env(spark))
 
 
 def run_profile(args: argparse.Namespace) -> int:
@@ -132,4 +134,4 @@ def run_validate(args: argparse.Namespace) -> int:
             except OSError as exc:
                 raise InvalidInputError(f"Cannot write the report to {path}: {exc.strerror}.") from exc
     emit(args, report.to_dict(), report.to_text)
-    return 0 if report.passed else 1
+    return 0 if report.ok else 1

@@ -47,6 +47,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
+from dbx_ops.clock import Clock, utc_now
 from dbx_ops.errors import InvalidInputError, NotFoundError
 from dbx_ops.names import TableName, parse_table_name, quote_identifier
 from dbx_ops.validation.model import Categories, ColumnProfile, Histogram, TableProfile, type_kind
@@ -143,11 +144,13 @@ class Profiler:
     Args:
         spark: a Spark session (classic or Connect).
         options: profile settings.
+        now: the clock stamping ``profiled_at`` (UTC-aware).
     """
 
-    def __init__(self, spark: Any, options: ProfileOptions | None = None) -> None:
+    def __init__(self, spark: Any, options: ProfileOptions | None = None, now: Clock = utc_now) -> None:
         self.spark = spark
         self.options = options or ProfileOptions()
+        self.now = now
 
     # -- sources ---------------------------------------------------------------------------
 
@@ -277,7 +280,7 @@ class Profiler:
                 )
             chosen = list(dict.fromkeys(columns))
         run_id = uuid.uuid4().hex
-        profiled_at = datetime.now(UTC)
+        profiled_at = self.now()
         if not chosen:
             logger.info("row count of %s (%s)", src.table_name, "metadata" if src.metadata_count else "scan")
             return TableProfile(
