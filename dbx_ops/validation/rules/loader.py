@@ -105,8 +105,13 @@ def _coerce(key: str, value: Any, annotation: Any, index: int | None, rtype: str
             return None
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise ValidationRuleError(f"{where}: {key!r} must be a number, got {value!r}.")
-        if not math.isfinite(value):
-            raise ValidationRuleError(f"{where}: {key!r} must be a finite number, got {value!r}.")
+        try:
+            finite = math.isfinite(value)
+        except OverflowError:  # an int too large for a float
+            finite = False
+        if not finite:
+            shown = value if isinstance(value, float) else f"a {len(str(value))}-digit number"
+            raise ValidationRuleError(f"{where}: {key!r} must be a finite number, got {shown}.")
         if "int" in text and "float" not in text:
             if not float(value).is_integer():
                 raise ValidationRuleError(f"{where}: {key!r} must be a whole number, got {value!r}.")
