@@ -131,7 +131,7 @@ def main() -> None:
         out: dict[str, bool] = {}
         for r in report.results:
             key = r.rule.split(":")[0] if r.type == "schema_contract" else r.rule
-            out[key] = out.get(key, True) and r.passed
+            out[key] = out.get(key, True) and r.ok
         return out
 
     same = verdicts(ours_report) == verdicts(ge_report)

@@ -42,6 +42,8 @@ _LAZY: dict[str, tuple[str, str]] = {
     "validate": ("dbx_ops.validation", "validate"),
     "profile": ("dbx_ops.validation", "profile"),
     "load_rules": ("dbx_ops.validation", "load_rules"),
+    "validate_tables": ("dbx_ops.validation", "validate_tables"),
+    "register_rule": ("dbx_ops.validation", "register_rule"),
     # dependency locks and environment
     "check_environment": ("dbx_ops.deps.envcheck", "check_environment"),
     # job operations

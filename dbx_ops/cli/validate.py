@@ -58,16 +58,17 @@ def _columns(raw: str | None) -> list[str] | None:
 
 def _validator() -> Validator:
     from dbx_ops.runtime import get_spark
+    from dbx_ops.state import StateStore
     from dbx_ops.validation import Validator
 
-    return Validator(get_spark())
+    spark = get_spark()
+    return Validator(spark, store=StateStore.from_env(spark))
 
 
 def run_profile(args: argparse.Namespace) -> int:
-    from dbx_ops.names import parse_table_name
-    from dbx_ops.validation.profile import check_filter
+    from dbx_ops.validation.profile import check_delta_source, check_filter
 
-    parse_table_name(args.table)
+    check_delta_source(args.table)
     if args.where is not None:
         check_filter(args.where)
     prof = _validator().profile(
@@ -105,20 +106,35 @@ def _short(value: object) -> str:
     return text if len(text) <= 24 else text[:21] + "..."
 
 
+def _check_output(path: Path | None) -> None:
+    """Refuse a report path that cannot be written, before any work is done."""
+    if path is None:
+        return
+    if path.is_dir():
+        raise InvalidInputError(f"Cannot write the report to {path}: it is a folder; give a file name.")
+    if not path.parent.is_dir():
+        raise InvalidInputError(f"Cannot write the report to {path}: folder {path.parent} does not exist.")
+    existed = path.exists()
+    try:
+        with path.open("a", encoding="utf-8"):
+            pass
+    except OSError as exc:
+        raise InvalidInputError(f"Cannot write the report to {path}: {exc.strerror or exc}.") from exc
+    if not existed:
+        path.unlink(missing_ok=True)
+
+
 def run_validate(args: argparse.Namespace) -> int:
-    if args.rules is not None and not args.rules.is_file():
-        raise InvalidInputError(f"Rules file {args.rules} does not exist.")
-    for path in (args.html, args.markdown):
-        if path is not None and not path.parent.is_dir():
-            raise InvalidInputError(
-                f"Cannot write the report to {path}: folder {path.parent} does not exist."
-            )
-    from dbx_ops.names import parse_table_name
     from dbx_ops.validation import BaselineSpec, load_rules
-    from dbx_ops.validation.profile import check_filter
+    from dbx_ops.validation.profile import check_delta_source, check_filter
+    from dbx_ops.validation.rules import check_rules_path
 
     # Bad input is refused before a Spark session starts.
-    parse_table_name(args.table)
+    if args.rules is not None:
+        check_rules_path(args.rules)
+    for path in (args.html, args.markdown):
+        _check_output(path)
+    check_delta_source(args.table)
     baseline = BaselineSpec.parse(args.baseline) if args.baseline else None
     rules = load_rules(args.rules)
     where = check_filter(args.where) if args.where is not None else None
@@ -132,4 +148,4 @@ def run_validate(args: argparse.Namespace) -> int:
             except OSError as exc:
                 raise InvalidInputError(f"Cannot write the report to {path}: {exc.strerror}.") from exc
     emit(args, report.to_dict(), report.to_text)
-    return 0 if report.passed else 1
+    return 0 if report.ok else 1

@@ -21,60 +21,103 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from dbx_ops.progress import Progress
+from dbx_ops.state import StateStore
 from dbx_ops.validation.baselines import BaselineSpec
 from dbx_ops.validation.model import Categories, ColumnProfile, Histogram, TableProfile
 from dbx_ops.validation.profile import ProfileOptions
-from dbx_ops.validation.report import ValidationReport
-from dbx_ops.validation.rules import RuleResult, RuleSet, default_rules, load_rules
-from dbx_ops.validation.validator import Validator
+from dbx_ops.validation.report import ValidationBatch, ValidationReport, ValidationStatus
+from dbx_ops.validation.rules import (
+    Needs,
+    Rule,
+    RuleResult,
+    RuleSet,
+    default_rules,
+    load_rules,
+    register_rule,
+)
+from dbx_ops.validation.validator import Validator, parse_tables
 
 __all__ = [
     "BaselineSpec",
     "Categories",
     "ColumnProfile",
     "Histogram",
+    "Needs",
     "ProfileOptions",
+    "Rule",
     "RuleResult",
     "RuleSet",
     "TableProfile",
+    "ValidationBatch",
     "ValidationReport",
+    "ValidationStatus",
     "Validator",
     "default_rules",
     "load_rules",
+    "parse_tables",
     "profile",
+    "register_rule",
     "validate",
+    "validate_tables",
 ]
 
 
-def _validator(spark: Any) -> Validator:
+def _validator(spark: Any, store: StateStore | None) -> Validator:
+    """The edge for notebooks: the active session and the state schema ``DBX_OPS_SCHEMA`` names."""
     if spark is None:
         from dbx_ops.runtime import get_spark
 
         spark = get_spark()
-    return Validator(spark)
+    return Validator(spark, store=store if store is not None else StateStore.from_env(spark))
 
 
 def profile(
     table_or_df: Any,
     columns: Sequence[str] | None = None,
+    *,
     where: str | None = None,
-    spark: Any = None,
     save: bool = True,
+    spark: Any = None,
+    store: StateStore | None = None,
 ) -> TableProfile:
-    """Profile a table or DataFrame in one Spark pass and store it (see :meth:`Validator.profile`)."""
-    return _validator(spark).profile(table_or_df, columns=columns, where=where, save=save)
+    """Profile a table or DataFrame in one Spark pass and store it (see :meth:`Validator.profile`).
+
+    ``spark`` defaults to the active session, ``store`` to the state schema ``DBX_OPS_SCHEMA`` names.
+    """
+    return _validator(spark, store).profile(table_or_df, columns=columns, where=where, save=save)
 
 
 def validate(
     table_or_df: Any,
     baseline: Any = None,
     rules: Any = None,
+    *,
     where: str | None = None,
-    spark: Any = None,
     save: bool = True,
+    spark: Any = None,
+    store: StateStore | None = None,
 ) -> ValidationReport:
     """Validate a table against a baseline with the given rules or the defaults.
 
-    See :meth:`Validator.validate`.
+    See :meth:`Validator.validate`; ``spark`` and ``store`` as for :func:`profile`.
     """
-    return _validator(spark).validate(table_or_df, baseline=baseline, rules=rules, where=where, save=save)
+    return _validator(spark, store).validate(
+        table_or_df, baseline=baseline, rules=rules, where=where, save=save
+    )
+
+
+def validate_tables(
+    tables: str | Sequence[str],
+    *,
+    spark: Any = None,
+    store: StateStore | None = None,
+    progress: Progress | None = None,
+    **options: Any,
+) -> ValidationBatch:
+    """Validate several tables (a list or comma-separated text) with progress, one report each.
+
+    ``options`` are those of :meth:`Validator.validate_tables` (``baseline``, ``rules``, ``where``,
+    ``save``); ``spark`` and ``store`` as for :func:`profile`.
+    """
+    return _validator(spark, store).validate_tables(tables, progress=progress, **options)

@@ -126,7 +126,8 @@ class BaselineResolver:
         distributions: bool | Collection[str] = True,
         distinct: Collection[str] | None = None,
         stats: Collection[str] | None = None,
-    ) -> tuple[TableProfile, bool]:
+        first_run_ok: bool = False,
+    ) -> tuple[TableProfile | None, bool]:
         """The baseline profile, and whether it was read from the store (True) or just profiled.
 
         Args:
@@ -138,6 +139,8 @@ class BaselineResolver:
                 the columns that need them.
             distinct: columns that get an approximate distinct count (None: all).
             stats: columns that get min / max / mean / stddev (None: all).
+            first_run_ok: for ``previous`` with nothing stored yet, return ``(None, False)`` (a
+                first run) instead of raising.
 
         Raises:
             NotFoundError: when the snapshot, version, run or stored profile does not exist.
@@ -149,6 +152,9 @@ class BaselineResolver:
             if table is None:
                 raise InvalidInputError(_NEEDS_TABLE.format(spec=spec))
             stored = self.metrics.latest(str(table), where, with_columns=columns)
+            if stored is None and first_run_ok:
+                logger.info("no stored profile of %s yet: a first run", table)
+                return None, False
             if stored is None:
                 filt = f" with filter {where!r}" if where else ""
                 raise NotFoundError(

@@ -19,29 +19,16 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
+from dbx_ops.clock import Clock, utc_now
 from dbx_ops.errors import EnvironmentSetupError, InvalidInputError
 from dbx_ops.validation.model import TableProfile
 from dbx_ops.validation.report import ValidationReport
-from dbx_ops.validation.rules import (
-    DistinctCountBounds,
-    DistinctRatioDelta,
-    NotNull,
-    NullRateDelta,
-    RowCountBounds,
-    RowCountChange,
-    Rule,
-    RuleResult,
-    SchemaContract,
-    ValueRange,
-    load_rules,
-)
+from dbx_ops.validation.rules import RuleResult, load_rules
 
 logger = logging.getLogger(__name__)
 
-_SEVERITY_TO_GE = {"fail": "critical", "warn": "warning"}
 _SEVERITY_FROM_GE = {"critical": "fail", "warning": "warn", "info": "warn"}
 
 
@@ -68,100 +55,6 @@ def _gx() -> Any:
     return gx
 
 
-def _meta(rule: Rule, column: str | None = None) -> dict[str, Any]:
-    return {"dbx_ops_rule": rule.label(column), "dbx_ops_type": rule.TYPE}
-
-
-def _expectations(rule: Rule, baseline: TableProfile | None) -> tuple[list[Any], str | None]:
-    """GE expectations for one rule, or the reason there are none."""
-    gxe = _gx().expectations
-    sev = _SEVERITY_TO_GE[rule.severity]
-    if isinstance(rule, RowCountBounds):
-        return [
-            gxe.ExpectTableRowCountToBeBetween(
-                min_value=rule.min, max_value=rule.max, severity=sev, meta=_meta(rule)
-            )
-        ], None
-    if isinstance(rule, NotNull):
-        return [
-            gxe.ExpectColumnValuesToNotBeNull(column=c, mostly=rule.mostly, severity=sev, meta=_meta(rule, c))
-            for c in rule.columns
-        ], None
-    if isinstance(rule, ValueRange):
-        return [
-            gxe.ExpectColumnValuesToBeBetween(
-                column=rule.column,
-                min_value=rule.min,
-                max_value=rule.max,
-                severity=sev,
-                meta=_meta(rule, rule.column),
-            )
-        ], None
-    if isinstance(rule, DistinctCountBounds):
-        return [
-            gxe.ExpectColumnUniqueValueCountToBeBetween(
-                column=rule.column,
-                min_value=rule.min,
-                max_value=rule.max,
-                severity=sev,
-                meta=_meta(rule, rule.column),
-            )
-        ], None
-    if isinstance(rule, SchemaContract):
-        names = (
-            list(rule.columns)
-            if rule.columns is not None
-            else ([n for n, _ in baseline.schema] if baseline is not None else None)
-        )
-        if names is None:
-            return [], "needs an explicit column contract or a baseline profile"
-        return [
-            gxe.ExpectTableColumnsToMatchSet(
-                column_set=names, exact_match=rule.added != "ignore", severity=sev, meta=_meta(rule)
-            )
-        ], None
-    if baseline is None and rule.NEEDS_BASELINE:
-        return [], "relative to a baseline: pass baseline= to export it as absolute bounds"
-    if isinstance(rule, RowCountChange) and baseline is not None:
-        n = baseline.row_count
-        lo = int(n * (1 - rule.max_pct / 100.0) + 0.999999) if rule.direction != "increase" else None
-        hi = int(n * (1 + rule.max_pct / 100.0)) if rule.direction != "drop" else None
-        return [
-            gxe.ExpectTableRowCountToBeBetween(min_value=lo, max_value=hi, severity=sev, meta=_meta(rule))
-        ], None
-    if isinstance(rule, NullRateDelta) and baseline is not None and rule.direction == "increase":
-        out = []
-        for name in rule.columns or tuple(baseline.columns):
-            col = baseline.column(name)
-            if col is None or not baseline.row_count:
-                continue
-            allowed_nulls = col.null_count / baseline.row_count + rule.max_delta
-            mostly = max(0.0, min(1.0, 1.0 - allowed_nulls))
-            out.append(
-                gxe.ExpectColumnValuesToNotBeNull(
-                    column=name, mostly=mostly, severity=sev, meta=_meta(rule, name)
-                )
-            )
-        return out, None
-    if isinstance(rule, DistinctRatioDelta) and baseline is not None:
-        out = []
-        for name in rule.columns or tuple(baseline.columns):
-            col = baseline.column(name)
-            if col is None or col.distinct is None:
-                continue
-            out.append(
-                gxe.ExpectColumnUniqueValueCountToBeBetween(
-                    column=name,
-                    min_value=int(col.distinct * (1 - rule.max_delta) + 0.999999),
-                    max_value=int(col.distinct * (1 + rule.max_delta)),
-                    severity=sev,
-                    meta=_meta(rule, name),
-                )
-            )
-        return out, None
-    return [], f"Great Expectations has no equivalent of {rule.TYPE}"
-
-
 def to_expectation_suite(
     rules: Any, name: str = "dbx_ops", baseline: TableProfile | None = None
 ) -> SuiteExport:
@@ -179,15 +72,18 @@ def to_expectation_suite(
     collected: list[Any] = []
     skipped: list[tuple[str, str]] = []
     for rule in load_rules(rules):
-        expectations, reason = _expectations(rule, baseline)
-        collected += expectations
-        if reason:
-            skipped.append((rule.label(), reason))
+        found = rule.expectations(gx.expectations, baseline)  # each rule knows its GE equivalent
+        if isinstance(found, str):
+            skipped.append((rule.label(), found))
+        else:
+            collected += found
     # Built in one go: add_expectation() on a suite needs an active GE data context.
     return SuiteExport(gx.ExpectationSuite(name=name, expectations=collected), tuple(skipped))
 
 
-def run_expectation_suite(spark: Any, df: Any, suite: Any, table: str = "DataFrame") -> ValidationReport:
+def run_expectation_suite(
+    spark: Any, df: Any, suite: Any, table: str = "DataFrame", *, now: Clock = utc_now
+) -> ValidationReport:
     """Run a GE 1.x suite on a Spark DataFrame and report it in dbx_ops' format.
 
     Args:
@@ -195,6 +91,7 @@ def run_expectation_suite(spark: Any, df: Any, suite: Any, table: str = "DataFra
         df: the Spark DataFrame to validate.
         suite: a ``great_expectations.ExpectationSuite`` (or a :class:`SuiteExport`).
         table: the name shown in the report.
+        now: the clock stamping the report.
 
     Raises:
         InvalidInputError: when ``suite`` is not an expectation suite.
@@ -225,7 +122,7 @@ def run_expectation_suite(spark: Any, df: Any, suite: Any, table: str = "DataFra
         run_id=run,
         results=results,
         current={"table": table, "suite": suite.name},
-        validated_at=datetime.now(UTC),
+        validated_at=now(),
         engine="great_expectations",
     )
 
@@ -255,7 +152,7 @@ def _result(r: Any) -> RuleResult:
         rule=str(name),
         type=str(config.type),
         severity=severity,
-        passed=bool(r.success),
+        ok=bool(r.success),
         observed=observed,
         expected=expected,
         message=message,

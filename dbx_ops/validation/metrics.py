@@ -53,6 +53,10 @@ RESULTS_DDL = (
 )
 
 
+#: Optional per-column measures stored by name in the profile JSON.
+_MEASURES = ("distinct", "min", "max", "max_epoch", "mean", "stddev")
+
+
 def _num(value: Any) -> float | None:
     return None if value is None else float(value)
 
@@ -120,7 +124,7 @@ def profile_to_json(profile: TableProfile) -> str:
     cols = []
     for c in profile.columns.values():
         item: dict[str, Any] = {"name": c.name, "dtype": c.dtype, "nulls": c.null_count}
-        for key in ("distinct", "min", "max", "max_epoch", "mean", "stddev"):
+        for key in _MEASURES:
             if getattr(c, key) is not None:
                 item[key] = getattr(c, key)
         if c.histogram is not None:
@@ -145,6 +149,25 @@ def profile_to_json(profile: TableProfile) -> str:
     )
 
 
+def _column(
+    name: str,
+    dtype: str,
+    nulls: int,
+    d: dict[str, Any],
+    hist: Histogram | None,
+    cats: Categories | None,
+) -> ColumnProfile:
+    """One column profile from its stored measures (``distinct``, ``min``, ``max``... in ``d``)."""
+    return ColumnProfile(
+        name=name,
+        dtype=dtype,
+        null_count=nulls,
+        histogram=hist,
+        categories=cats,
+        **{key: d.get(key) for key in _MEASURES},
+    )
+
+
 def profile_from_json(text: str) -> TableProfile:
     """Rebuild a :class:`TableProfile` from :func:`profile_to_json` (pure)."""
     d = json.loads(text)
@@ -152,19 +175,7 @@ def profile_from_json(text: str) -> TableProfile:
     for c in d["columns"]:
         hist = Histogram(tuple(c["edges"]), tuple(c["bins"])) if "bins" in c else None
         cats = Categories(tuple((k, int(n)) for k, n in c["top"]), int(c["other"])) if "top" in c else None
-        columns[c["name"]] = ColumnProfile(
-            name=c["name"],
-            dtype=c["dtype"],
-            null_count=int(c["nulls"]),
-            distinct=c.get("distinct"),
-            min=c.get("min"),
-            max=c.get("max"),
-            max_epoch=c.get("max_epoch"),
-            mean=c.get("mean"),
-            stddev=c.get("stddev"),
-            histogram=hist,
-            categories=cats,
-        )
+        columns[c["name"]] = _column(c["name"], c["dtype"], int(c["nulls"]), c, hist, cats)
     return TableProfile(
         run_id=d["run_id"],
         table_name=d["table_name"],
@@ -224,18 +235,9 @@ def profile_from_rows(rows: Iterable[Any]) -> TableProfile:
         if d["top"] or "other_count" in d:
             top = tuple((key, n) for _, key, n in sorted(d["top"]))
             cats = Categories(top, int(d.get("other_count") or 0))
-        columns[name] = ColumnProfile(
-            name=name,
-            dtype=types.get(name, "unknown"),
-            null_count=int(d.get("null_count") or 0),
-            distinct=None if d.get("distinct_approx") is None else int(d["distinct_approx"]),
-            min=d.get("min"),
-            max=d.get("max"),
-            max_epoch=d.get("max_epoch"),
-            mean=d.get("mean"),
-            stddev=d.get("stddev"),
-            histogram=hist,
-            categories=cats,
+        d["distinct"] = None if d.get("distinct_approx") is None else int(d["distinct_approx"])
+        columns[name] = _column(
+            name, types.get(name, "unknown"), int(d.get("null_count") or 0), d, hist, cats
         )
     at = head["profiled_at"]
     if isinstance(at, datetime) and at.tzinfo is None:
@@ -283,6 +285,20 @@ class MetricsStore:
         """The whole metrics table as a DataFrame (created empty when missing)."""
         self.state.ensure_table(METRICS_TABLE, METRICS_DDL)
         return self.state.read(METRICS_TABLE)
+
+    def history_of(
+        self, tables: Iterable[str], metrics: Iterable[str] = ("row_count", "null_rate"), limit: int = 200
+    ) -> Any:
+        """Stored metrics of some tables, newest first, at most ``limit`` rows (a DataFrame)."""
+        from pyspark.sql import functions as F
+
+        names, wanted = list(tables), list(metrics)
+        return (
+            self.history()
+            .where(F.col("table_name").isin(*names) & F.col("metric").isin(*wanted))
+            .orderBy(F.col("profiled_at").desc())
+            .limit(int(limit))
+        )
 
     def results(self) -> Any:
         """The validation results table as a DataFrame (created empty when missing)."""

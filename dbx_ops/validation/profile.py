@@ -47,6 +47,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
+from dbx_ops.clock import Clock, utc_now
 from dbx_ops.errors import InvalidInputError, NotFoundError
 from dbx_ops.names import TableName, parse_table_name, quote_identifier
 from dbx_ops.validation.model import Categories, ColumnProfile, Histogram, TableProfile, type_kind
@@ -132,6 +133,28 @@ def check_filter(expression: str) -> str:
     return expression.strip()
 
 
+#: Spark's ``format.`path``` prefixes: SQL straight on files, not a table.
+FILE_FORMATS = ("parquet", "csv", "json", "orc", "text", "avro", "binaryfile", "xml")
+
+
+def check_delta_source(name: str | TableName) -> TableName:
+    """A table name dbx_ops may profile and store: a catalog table or ``delta.`/path```.
+
+    ``parquet.`/path``` and the other ``format.`path``` forms read files directly; they are refused
+    here, before Spark starts (a catalog table that is not Delta is refused when it is read).
+
+    Raises:
+        InvalidInputError: for a ``format.`path``` name (and any invalid table name).
+    """
+    table = parse_table_name(name)
+    if not table.is_path and len(table.parts) == 2 and table.parts[0].lower() in FILE_FORMATS:
+        raise InvalidInputError(
+            f"{table} reads {table.parts[0]} files directly; dbx_ops profiles and stores only Delta tables: "
+            "give a catalog table or delta.`/path`, or pass a DataFrame to profile it without storing."
+        )
+    return table
+
+
 def _is_analysis_error(exc: Exception) -> bool:
     names = {cls.__name__ for cls in type(exc).__mro__}
     return bool(names & {"AnalysisException", "ParseException", "IllegalArgumentException"})
@@ -143,11 +166,13 @@ class Profiler:
     Args:
         spark: a Spark session (classic or Connect).
         options: profile settings.
+        now: the clock stamping ``profiled_at`` (UTC-aware).
     """
 
-    def __init__(self, spark: Any, options: ProfileOptions | None = None) -> None:
+    def __init__(self, spark: Any, options: ProfileOptions | None = None, now: Clock = utc_now) -> None:
         self.spark = spark
         self.options = options or ProfileOptions()
+        self.now = now
 
     # -- sources ---------------------------------------------------------------------------
 
@@ -174,10 +199,11 @@ class Profiler:
 
         Raises:
             NotFoundError: when the table does not exist.
-            InvalidInputError: when the filter is not a valid boolean expression on the data.
+            InvalidInputError: when the table is not a Delta table, or the filter is not a valid
+                boolean expression on the data.
         """
         if isinstance(table_or_df, str | TableName):
-            name = parse_table_name(table_or_df)
+            name = check_delta_source(table_or_df)
             try:
                 reader = self.spark.read
                 if version is not None:
@@ -191,6 +217,11 @@ class Profiler:
                 raise
             table_name: str | None = str(name)
             delta_version = int(version) if version is not None else self.delta_version(name)
+            if delta_version is None:
+                raise InvalidInputError(
+                    f"Table {name} is not a Delta table; dbx_ops profiles and stores only Delta tables "
+                    "(pass a DataFrame to profile other data without storing it)."
+                )
         else:
             if not hasattr(table_or_df, "agg") or not hasattr(table_or_df, "schema"):
                 raise InvalidInputError(
@@ -277,7 +308,7 @@ class Profiler:
                 )
             chosen = list(dict.fromkeys(columns))
         run_id = uuid.uuid4().hex
-        profiled_at = datetime.now(UTC)
+        profiled_at = self.now()
         if not chosen:
             logger.info("row count of %s (%s)", src.table_name, "metadata" if src.metadata_count else "scan")
             return TableProfile(

@@ -1,29 +1,42 @@
-"""ValidationReport: the verdicts of one validation, as HTML, Markdown and JSON.
+"""ValidationReport: the verdicts of one validation, as text, HTML, Markdown and JSON.
 
-The HTML is self-contained (inline CSS and SVG, no scripts) so it renders in
-a notebook with ``displayHTML(report.to_html())`` and as a file from the CLI;
-every distribution that drifted gets a small bar chart of baseline vs current
-counts per bin.
+Rendering goes through :mod:`dbx_ops.render` (one palette, one escaping rule);
+the HTML is self-contained (inline CSS and SVG, no scripts) so it renders in a
+notebook with ``displayHTML(report.to_html())`` and as a file from the CLI.
+Every distribution that drifted gets a bar chart of baseline vs current share
+per bin (:func:`dbx_ops.render.bar_chart`). No renderer reads the clock: the
+report carries ``validated_at``, stamped by the validator's injected clock.
+
+:class:`ValidationBatch` holds the reports of several tables (the scheduled
+validation job).
 """
 
 from __future__ import annotations
 
-import html
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Any
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, ClassVar
 
-from dbx_ops.errors import CheckFailedError
+from dbx_ops import render
+from dbx_ops.errors import DbxOpsError, ValidationFailedError
 from dbx_ops.validation.rules import RuleResult
+from dbx_ops.verdict import Verdict
 
-_BASE_COLOUR = "#8da0cb"
-_CUR_COLOUR = "#fc8d62"
+
+class ValidationStatus(StrEnum):
+    """The outcome of a validation."""
+
+    PASSED = "passed"
+    WARNINGS = "passed with warnings"
+    FIRST_RUN = "first run"
+    FAILED = "failed"
 
 
 @dataclass(frozen=True)
-class ValidationReport:
+class ValidationReport(Verdict):
     """The outcome of one validation run.
 
     Attributes:
@@ -33,9 +46,14 @@ class ValidationReport:
         results: one verdict per rule and column.
         current: summary of the current profile.
         baseline_profile: summary of the baseline profile, None without one.
-        validated_at: when the verdicts were made (UTC).
         engine: ``dbx_ops`` or ``great_expectations`` (a GE suite shown in this format).
+        first_run: True when the baseline was ``previous`` and nothing was stored yet: this run's
+            profile became the baseline of the next run; rules comparing with a baseline were skipped.
+        note: one sentence shown with the verdict (what a first run did), or None.
+        validated_at: when the verdicts were made (UTC), from the validator's clock.
     """
+
+    error_class: ClassVar[type[DbxOpsError]] = ValidationFailedError
 
     table: str
     baseline: str | None
@@ -43,8 +61,10 @@ class ValidationReport:
     results: tuple[RuleResult, ...]
     current: Mapping[str, Any] = field(default_factory=dict)
     baseline_profile: Mapping[str, Any] | None = None
-    validated_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     engine: str = "dbx_ops"
+    first_run: bool = False
+    note: str | None = None
+    validated_at: datetime = field(kw_only=True)
 
     @property
     def failures(self) -> list[RuleResult]:
@@ -54,19 +74,26 @@ class ValidationReport:
     @property
     def warnings(self) -> list[RuleResult]:
         """Broken warn-severity rules."""
-        return [r for r in self.results if not r.passed and r.severity != "fail"]
+        return [r for r in self.results if not r.ok and r.severity != "fail"]
 
     @property
-    def passed(self) -> bool:
+    def ok(self) -> bool:
         """True when no fail-severity rule broke (warnings do not fail a run)."""
         return not self.failures
 
     @property
-    def status(self) -> str:
-        """``passed``, ``passed with warnings`` or ``failed``."""
+    def passed(self) -> bool:
+        """Deprecated alias of :attr:`ok`."""
+        return self.ok
+
+    @property
+    def status(self) -> ValidationStatus:
+        """:class:`ValidationStatus`: failed, passed with warnings, first run or passed."""
         if self.failures:
-            return "failed"
-        return "passed with warnings" if self.warnings else "passed"
+            return ValidationStatus.FAILED
+        if self.warnings:
+            return ValidationStatus.WARNINGS
+        return ValidationStatus.FIRST_RUN if self.first_run else ValidationStatus.PASSED
 
     def result(self, rule: str) -> RuleResult:
         """The verdict named ``rule`` (``null_rate_delta:amount``)."""
@@ -77,36 +104,39 @@ class ValidationReport:
 
     def broken(self) -> list[str]:
         """Names of every rule that did not pass (fail or warn)."""
-        return [r.rule for r in self.results if not r.passed]
+        return [r.rule for r in self.results if not r.ok]
 
     def summary(self) -> str:
-        """One sentence: status and counts."""
-        n_ok = sum(1 for r in self.results if r.passed)
+        """One sentence: status and counts (and the first-run note)."""
+        n_ok = sum(1 for r in self.results if r.ok)
         base = f" against {self.baseline}" if self.baseline else ""
-        return (
+        text = (
             f"Validation of {self.table}{base} {self.status}: {n_ok} of {len(self.results)} checks passed, "
             f"{len(self.failures)} failed, {len(self.warnings)} warned."
         )
+        return f"{text} {self.note}" if self.note else text
 
-    def raise_on_failure(self) -> None:
-        """Raise :class:`~dbx_ops.errors.CheckFailedError` when a fail-severity rule broke (for jobs)."""
-        if self.failures:
-            broken = "; ".join(f"{r.rule}: {r.message}" for r in self.failures[:5])
-            more = f" (+{len(self.failures) - 5} more)" if len(self.failures) > 5 else ""
-            raise CheckFailedError(f"{self.summary()} {broken}{more}")
+    def failure_message(self) -> str:
+        """The summary and the first broken rules (what :meth:`raise_on_failure` raises)."""
+        broken = "; ".join(f"{r.rule}: {r.message}" for r in self.failures[:5])
+        more = f" (+{len(self.failures) - 5} more)" if len(self.failures) > 5 else ""
+        return f"{self.summary()} {broken}{more}"
 
     # -- renderings --------------------------------------------------------------------------
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form."""
+        """JSON-ready form (``passed`` repeats ``ok`` for readers of the earlier format)."""
         return {
             "table": self.table,
             "baseline": self.baseline,
             "run_id": self.run_id,
             "engine": self.engine,
             "validated_at": self.validated_at.isoformat(),
-            "status": self.status,
-            "passed": self.passed,
+            "status": str(self.status),
+            "ok": self.ok,
+            "passed": self.ok,
+            "first_run": self.first_run,
+            "note": self.note,
             "summary": self.summary(),
             "current": dict(self.current),
             "baseline_profile": None if self.baseline_profile is None else dict(self.baseline_profile),
@@ -117,130 +147,77 @@ class ValidationReport:
         """JSON text."""
         return json.dumps(self.to_dict(), indent=2, default=str)
 
+    def _context(self) -> list[str]:
+        lines = []
+        if self.current:
+            lines.append(f"current: {_describe(self.current)}")
+        if self.baseline_profile:
+            lines.append(f"baseline ({self.baseline}): {_describe(self.baseline_profile)}")
+        lines.append(f"validated at {render.fmt(self.validated_at)}")
+        return lines
+
     def to_markdown(self) -> str:
         """A Markdown report: summary line and a table of every verdict, broken ones first."""
-        lines = [f"## Validation of `{self.table}`", "", f"**{self.status.upper()}** — {self.summary()}", ""]
-        if self.current:
-            lines.append(f"- current: {_describe(self.current)}")
-        if self.baseline_profile:
-            lines.append(f"- baseline ({self.baseline}): {_describe(self.baseline_profile)}")
-        lines += [
+        head = [
+            f"## Validation of `{self.table}`",
             "",
-            "| verdict | rule | severity | observed | expected | message |",
-            "|---|---|---|---|---|---|",
+            f"**{str(self.status).upper()}** — {render.md_esc(self.summary())}",
+            "",
         ]
-        for r in _ordered(self.results):
-            cells = [_verdict(r), f"`{r.rule}`", r.severity, r.observed, r.expected, r.message]
-            lines.append("| " + " | ".join(_md(c) for c in cells) + " |")
-        return "\n".join(lines) + "\n"
+        head += [f"- {render.md_esc(line)}" for line in self._context()]
+        rows = [
+            [_mark_md(r), f"`{r.rule}`", r.severity, r.observed, r.expected, r.message]
+            for r in _ordered(self.results)
+        ]
+        table = render.md_table(rows, ["verdict", "rule", "severity", "observed", "expected", "message"])
+        return "\n".join([*head, "", table]) + "\n"
 
     def to_text(self) -> str:
         """Plain text for a terminal."""
         lines = [self.summary()]
         for r in _ordered(self.results):
-            lines.append(f"  [{_verdict(r):4}] {r.rule}: {r.message}")
+            lines.append(f"  {render.text_mark(r.ok, _warned(r))} {r.rule}: {r.message}")
         return "\n".join(lines)
 
     def to_html(self) -> str:
-        """Self-contained HTML for ``displayHTML``: summary, verdicts, charts of drifted distributions."""
-        colour = {"failed": "#c0392b", "passed with warnings": "#d68910", "passed": "#1e8449"}[self.status]
-        e = html.escape
-        parts = [
-            '<div style="font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;font-size:13px">',
-            f'<h3 style="margin:4px 0">Validation of <code>{e(self.table)}</code></h3>',
-            f'<p style="margin:4px 0"><b style="color:{colour}">{e(self.status.upper())}</b> &mdash; '
-            f"{e(self.summary())}</p>",
-        ]
-        if self.current:
-            parts.append(f'<p style="margin:2px 0">current: {e(_describe(self.current))}</p>')
-        if self.baseline_profile:
-            parts.append(
-                f'<p style="margin:2px 0">baseline ({e(str(self.baseline))}): '
-                f"{e(_describe(self.baseline_profile))}</p>"
-            )
-        parts.append(
-            '<table style="border-collapse:collapse;margin-top:6px">'
-            "<tr>"
-            + "".join(
-                f'<th style="text-align:left;border-bottom:1px solid #999;padding:2px 8px">{h}</th>'
-                for h in ("verdict", "rule", "severity", "observed", "expected", "message")
-            )
-            + "</tr>"
-        )
-        for r in _ordered(self.results):
-            badge = {"FAIL": "#c0392b", "WARN": "#d68910", "ok": "#1e8449"}[_verdict(r)]
-            cells = [
-                f'<b style="color:{badge}">{_verdict(r)}</b>',
-                f"<code>{e(r.rule)}</code>",
-                e(r.severity),
-                e(r.observed),
-                e(r.expected),
-                e(r.message),
+        """Self-contained HTML for ``displayHTML``: verdict, table of verdicts, drifted distributions."""
+        ordered = _ordered(self.results)
+        rows = [
+            [
+                render.badge(_word(r), render.tone_of(r.ok, _warned(r))),
+                r.rule,
+                r.severity,
+                r.observed,
+                r.expected,
+                r.message,
             ]
-            parts.append(
-                "<tr>"
-                + "".join(f'<td style="padding:2px 8px;border-bottom:1px solid #eee">{c}</td>' for c in cells)
-                + "</tr>"
-            )
-        parts.append("</table>")
-        drifted = [r for r in self.results if r.chart is not None and not r.passed]
+            for r in ordered
+        ]
+        tones = [render.tone_of(r.ok, _warned(r)) for r in ordered]
+        parts = [
+            render.verdict_card(
+                f"Validation of {self.table}", self.ok, self.summary(), warn=bool(self.warnings)
+            ),
+            *(render.paragraph(line) for line in self._context()),
+            render.html_table(
+                rows, ["verdict", "rule", "severity", "observed", "expected", "message"], tones, [0]
+            ),
+        ]
+        drifted = [r for r in self.results if r.chart is not None and not r.ok]
         if drifted:
-            parts.append('<h4 style="margin:10px 0 4px">Distributions that drifted</h4>')
-            parts.append(
-                f'<p style="margin:2px 0"><span style="color:{_BASE_COLOUR}">&#9632;</span> baseline '
-                f'<span style="color:{_CUR_COLOUR}">&#9632;</span> current (share of non-null rows)</p>'
-            )
-            parts.append('<div style="display:flex;flex-wrap:wrap;gap:12px">')
-            for r in drifted:
-                assert r.chart is not None
-                parts.append(
-                    f'<figure style="margin:0"><figcaption><code>{e(r.rule)}</code> '
-                    f"{e(r.observed)}</figcaption>{bar_chart_svg(r.chart)}</figure>"
+            charts = [
+                render.bar_chart(
+                    [str(x) for x in r.chart.get("labels", [])],  # type: ignore[union-attr]
+                    {
+                        "baseline": _shares(r.chart.get("baseline", [])),  # type: ignore[union-attr]
+                        "current": _shares(r.chart.get("current", [])),  # type: ignore[union-attr]
+                    },
+                    title=f"{r.rule}: {r.observed} (share of non-null rows)",
                 )
-            parts.append("</div>")
-        parts.append("</div>")
-        return "\n".join(parts)
-
-
-def bar_chart_svg(chart: Mapping[str, Any], width: int = 320, height: int = 140) -> str:
-    """A small SVG bar chart of baseline vs current shares per bin.
-
-    Args:
-        chart: ``{"labels": [...], "baseline": [counts], "current": [counts]}``.
-        width: SVG width in pixels.
-        height: SVG height in pixels.
-    """
-    labels = [str(x) for x in chart.get("labels", [])]
-    base = _shares(chart.get("baseline", []))
-    cur = _shares(chart.get("current", []))
-    n = max(len(labels), len(base), len(cur), 1)
-    top = max([*base, *cur, 1e-9])
-    plot_h = height - 30
-    slot = (width - 10) / n
-    bar = max(slot / 2 - 1, 1)
-    out = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img">',
-        f'<line x1="5" y1="{plot_h + 5}" x2="{width - 5}" y2="{plot_h + 5}" stroke="#999"/>',
-    ]
-    for i in range(n):
-        x = 5 + i * slot
-        for j, (values, colour) in enumerate(((base, _BASE_COLOUR), (cur, _CUR_COLOUR))):
-            v = values[i] if i < len(values) else 0.0
-            h = v / top * plot_h
-            label = html.escape(labels[i] if i < len(labels) else str(i))
-            title = f"{label}: {'baseline' if j == 0 else 'current'} {v:.1%}"
-            out.append(
-                f'<rect x="{x + j * bar:.1f}" y="{plot_h + 5 - h:.1f}" width="{bar:.1f}" height="{h:.1f}" '
-                f'fill="{colour}"><title>{title}</title></rect>'
-            )
-        if n <= 12 and i < len(labels):
-            text = html.escape(labels[i][:10])
-            out.append(
-                f'<text x="{x + slot / 2:.1f}" y="{height - 8}" font-size="8" '
-                f'text-anchor="middle">{text}</text>'
-            )
-    out.append("</svg>")
-    return "".join(out)
+                for r in drifted
+            ]
+            parts.append(render.section("Distributions that drifted", "\n".join(charts), level=4))
+        return render.container(*parts)
 
 
 def _shares(counts: Sequence[Any]) -> list[float]:
@@ -249,19 +226,24 @@ def _shares(counts: Sequence[Any]) -> list[float]:
     return [v / total for v in values] if total else [0.0 for _ in values]
 
 
-def _ordered(results: Sequence[RuleResult]) -> list[RuleResult]:
-    rank = {"FAIL": 0, "WARN": 1, "ok": 2}
-    return sorted(results, key=lambda r: rank[_verdict(r)])
+def _warned(r: RuleResult) -> bool:
+    return not r.ok and r.severity != "fail"
 
 
-def _verdict(r: RuleResult) -> str:
-    if r.passed:
+def _word(r: RuleResult) -> str:
+    if r.ok:
         return "ok"
-    return "FAIL" if r.severity == "fail" else "WARN"
+    return "warn" if _warned(r) else "fail"
 
 
-def _md(text: str) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
+def _mark_md(r: RuleResult) -> str:
+    # a broken warn rule is not ok, but warns: md_mark(False) would say FAIL
+    return render.md_mark(True, warn=True) if _warned(r) else render.md_mark(r.ok)
+
+
+def _ordered(results: Sequence[RuleResult]) -> list[RuleResult]:
+    rank = {"fail": 0, "warn": 1, "ok": 2}
+    return sorted(results, key=lambda r: rank[_word(r)])
 
 
 def _describe(summary: Mapping[str, Any]) -> str:
@@ -275,3 +257,58 @@ def _describe(summary: Mapping[str, Any]) -> str:
     if summary.get("profiled_at"):
         parts.append(f"profiled {summary['profiled_at']}")
     return ", ".join(parts)
+
+
+@dataclass(frozen=True)
+class ValidationBatch(Verdict):
+    """The reports of several tables validated in one go (the scheduled validation job).
+
+    Attributes:
+        reports: one report per table, in the order given.
+    """
+
+    error_class: ClassVar[type[DbxOpsError]] = ValidationFailedError
+
+    reports: tuple[ValidationReport, ...]
+
+    @property
+    def ok(self) -> bool:
+        """True when every table's validation is ok."""
+        return all(r.ok for r in self.reports)
+
+    @property
+    def failed(self) -> list[ValidationReport]:
+        """The reports that are not ok."""
+        return [r for r in self.reports if not r.ok]
+
+    def summary(self) -> str:
+        """One sentence: how many tables passed."""
+        n = len(self.reports)
+        bad = self.failed
+        if not bad:
+            return f"Validation of {n} table(s): all passed."
+        return f"Validation of {n} table(s): {len(bad)} failed ({', '.join(r.table for r in bad)})."
+
+    def failure_message(self) -> str:
+        """The summary and each failed table's own message."""
+        return " ".join([self.summary(), *(r.failure_message() for r in self.failed)])
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {"ok": self.ok, "summary": self.summary(), "reports": [r.to_dict() for r in self.reports]}
+
+    def to_text(self) -> str:
+        """Plain text: each table's report."""
+        return "\n".join([self.summary(), *(r.to_text() for r in self.reports)])
+
+    def to_markdown(self) -> str:
+        """Markdown: the summary, then each table's report."""
+        return "\n".join(
+            [f"**{render.md_esc(self.summary())}**", "", *(r.to_markdown() for r in self.reports)]
+        )
+
+    def to_html(self) -> str:
+        """HTML: a verdict card for the batch, then each table's report."""
+        return render.container(
+            render.verdict_card("Validation", self.ok, self.summary()), *(r.to_html() for r in self.reports)
+        )

@@ -16,17 +16,19 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from dbx_ops.errors import InvalidInputError
+from dbx_ops.clock import Clock, utc_now
+from dbx_ops.errors import InvalidInputError, ValidationRuleError
 from dbx_ops.names import TableName, parse_table_name
+from dbx_ops.progress import NullProgress, Progress
 from dbx_ops.state import StateStore
 from dbx_ops.validation.baselines import BaselineResolver, BaselineSpec
 from dbx_ops.validation.metrics import MetricsStore
 from dbx_ops.validation.model import TableProfile
-from dbx_ops.validation.profile import ProfileOptions, Profiler
-from dbx_ops.validation.report import ValidationReport
+from dbx_ops.validation.profile import DataSource, ProfileOptions, Profiler
+from dbx_ops.validation.report import ValidationBatch, ValidationReport
 from dbx_ops.validation.rules import RuleSet, load_rules
 
 logger = logging.getLogger(__name__)
@@ -37,17 +39,27 @@ class Validator:
 
     Args:
         spark: a Spark session (classic or Connect).
-        store: the state store (default: the schema ``DBX_OPS_SCHEMA`` names).
+        store: the state store holding the ``metrics`` and ``validation_results`` tables.
         options: profile settings (approximate distinct error, bins, top-k).
+        now: the clock stamping profiles and reports (UTC-aware).
     """
 
     def __init__(
-        self, spark: Any, store: StateStore | None = None, options: ProfileOptions | None = None
+        self,
+        spark: Any,
+        store: StateStore,
+        options: ProfileOptions | None = None,
+        now: Clock = utc_now,
     ) -> None:
+        if not isinstance(store, StateStore):
+            raise InvalidInputError(
+                f"Validator needs store=StateStore(spark, schema), got {type(store).__name__}."
+            )
         self.spark = spark
-        self.store = store or StateStore.from_env(spark)
+        self.store = store
+        self.now = now
         self.metrics = MetricsStore(self.store)
-        self.profiler = Profiler(spark, options)
+        self.profiler = Profiler(spark, options, now=now)
         self.baselines = BaselineResolver(spark, self.profiler, self.metrics)
 
     def profile(
@@ -91,6 +103,10 @@ class Validator:
     ) -> ValidationReport:
         """Validate a table (or DataFrame) against a baseline.
 
+        With ``baseline="previous"`` and nothing stored yet for the table (its first run), the
+        current profile is stored as the next run's baseline and the report passes with a note
+        (status ``first run``); only the rules that need no baseline are checked.
+
         Args:
             table_or_df: a table name or a DataFrame.
             baseline: ``snapshot:LABEL``, ``version:N``, ``previous``, ``run:ID``, ``table:NAME``,
@@ -100,27 +116,40 @@ class Validator:
             where: filter of the current data (``date = current_date()``).
             columns: limit profiling to these columns (None: what the rules need).
             save: append the profiles and the verdicts to Delta.
-            now: the time freshness is measured against (default: now, UTC).
+            now: the time freshness is measured against (default: the validator's clock).
 
         Returns:
             The :class:`ValidationReport`; call ``raise_on_failure()`` in a job.
+
+        Raises:
+            ValidationRuleError: when the rules are malformed or name a column that neither the
+                data nor the baseline has.
         """
         ruleset = load_rules(rules)
-        wanted = _columns(ruleset, columns)
-        needed = ruleset.distributions_needed()
-        distributions: bool | list[str] = True if needed is None else needed
-        distinct = ruleset.distinct_needed()
-        stats = ruleset.stats_needed()
+        needs = ruleset.needs()
+        wanted = _columns(needs.columns, columns)
+        distributions: bool | list[str] = True if needs.distributions is None else needs.distributions
         src = self.profiler.source(table_or_df, where)
         table = parse_table_name(src.table_name) if src.table_name is not None else None
+        present = [f.name for f in src.df.schema.fields]
+        if baseline is None:
+            _refuse_unknown_columns(ruleset, src, present)
         if wanted is not None:
-            missing = [c for c in wanted if c not in {f.name for f in src.df.schema.fields}]
-            wanted = [c for c in wanted if c not in missing]
+            wanted = [c for c in wanted if c in present]
         base_profile, stored = self._baseline(
-            baseline, ruleset, table, src.filter, wanted, distributions, distinct, stats
+            baseline, ruleset, table, src.filter, wanted, distributions, needs.distinct, needs.stats
         )
-        current = self.profiler.profile_source(src, wanted, base_profile, distributions, distinct, stats)
-        results = ruleset.evaluate(current, base_profile, now)
+        first_run = baseline is not None and base_profile is None
+        if base_profile is not None:
+            _refuse_unknown_columns(ruleset, src, present, [n for n, _ in base_profile.schema])
+        applied = ruleset.baseline_free() if first_run else ruleset
+        if first_run:
+            _refuse_unknown_columns(ruleset, src, present)
+        current = self.profiler.profile_source(
+            src, wanted, base_profile, distributions, needs.distinct, needs.stats
+        )
+        stamp = self.now()
+        results = applied.evaluate(current, base_profile, now or stamp)
         report = ValidationReport(
             table=current.table_name or "DataFrame",
             baseline=_baseline_text(baseline, base_profile),
@@ -128,12 +157,51 @@ class Validator:
             results=tuple(results),
             current=current.summary(),
             baseline_profile=None if base_profile is None else base_profile.summary(),
-            validated_at=datetime.now(UTC),
+            first_run=first_run,
+            note=_first_run_note(current, len(ruleset) - len(applied), save) if first_run else None,
+            validated_at=stamp,
         )
         if save:
             self._save(report, current, base_profile, stored)
         logger.info("%s", report.summary())
         return report
+
+    def validate_tables(
+        self,
+        tables: str | Sequence[str],
+        baseline: str | BaselineSpec | None = None,
+        rules: Any = None,
+        where: str | None = None,
+        save: bool = True,
+        progress: Progress | None = None,
+    ) -> ValidationBatch:
+        """Validate several tables under the same baseline kind and rules, one after the other.
+
+        Args:
+            tables: table names, or one text of comma-separated names (a job parameter).
+            baseline: as for :meth:`validate` (a text or spec: each table gets its own).
+            rules: as for :meth:`validate`; loaded once.
+            where: as for :meth:`validate`.
+            save: as for :meth:`validate`.
+            progress: shows one step per table (default: nothing shown).
+
+        Returns:
+            The :class:`ValidationBatch` of every table's report.
+
+        Raises:
+            InvalidInputError: when no table is named or a name is invalid (before any work).
+        """
+        names = parse_tables(tables)
+        spec = BaselineSpec.parse(baseline) if baseline is not None else None
+        ruleset = load_rules(rules)
+        shown = progress or NullProgress()
+        reports = []
+        with shown.task("validating", len(names)):
+            for name in names:
+                report = self.validate(name, spec, ruleset, where=where, save=save)
+                shown.advance(name, ok=report.ok, detail="" if report.ok else str(report.status))
+                reports.append(report)
+        return ValidationBatch(tuple(reports))
 
     def _baseline(
         self,
@@ -148,7 +216,7 @@ class Validator:
     ) -> tuple[TableProfile | None, bool]:
         if baseline is None:
             if ruleset.needs_baseline:
-                needing = sorted({r.TYPE for r in ruleset if r.NEEDS_BASELINE})
+                needing = sorted({r.TYPE for r in ruleset if r.needs().baseline})
                 raise InvalidInputError(
                     f"Rules {', '.join(needing)} compare with a baseline; give one "
                     "(snapshot:LABEL, version:N, previous, table:NAME or partition:EXPR)."
@@ -158,7 +226,9 @@ class Validator:
             return baseline, True
         if isinstance(baseline, str | BaselineSpec):
             spec = BaselineSpec.parse(baseline)
-            return self.baselines.resolve(spec, table, where, columns, distributions, distinct, stats)
+            return self.baselines.resolve(
+                spec, table, where, columns, distributions, distinct, stats, first_run_ok=True
+            )
         if hasattr(baseline, "agg") and hasattr(baseline, "schema"):
             src = self.profiler.source(baseline, where, label="dataframe")
             return self.profiler.profile_source(src, columns, None, distributions, distinct, stats), False
@@ -184,7 +254,7 @@ class Validator:
                 "rule_type": r.type,
                 "column_name": r.column,
                 "severity": r.severity,
-                "passed": r.passed,
+                "passed": r.ok,
                 "observed": r.observed,
                 "expected": r.expected,
                 "message": r.message,
@@ -196,14 +266,55 @@ class Validator:
         self.metrics.save_results(rows)
 
 
-def _columns(ruleset: RuleSet, columns: Sequence[str] | None) -> list[str] | None:
-    needed = ruleset.columns_needed()
+def _columns(needed: list[str] | None, columns: Sequence[str] | None) -> list[str] | None:
     if columns is None:
         return needed
     chosen = list(dict.fromkeys(columns))
     if needed is not None:
         chosen += [c for c in needed if c not in chosen]
     return chosen
+
+
+def _refuse_unknown_columns(
+    ruleset: RuleSet, src: DataSource, present: Sequence[str], baseline: Sequence[str] = ()
+) -> None:
+    """A rule naming a column that neither the data nor the baseline has is a rules error (exit 2).
+
+    A column the baseline has and the data lost is a finding (the rule fails), not an input error.
+    """
+    unknown = ruleset.missing_columns(present, baseline)
+    if unknown:
+        rule, column = unknown[0]
+        raise ValidationRuleError(
+            f"Rule {rule.label()!r} names column {column!r}, which {src.table_name or 'the DataFrame'} "
+            f"does not have; its columns are {', '.join(present) or 'none'}."
+        )
+
+
+def parse_tables(tables: str | Sequence[str]) -> list[str]:
+    """Table names from a list or a comma-separated text, each validated, duplicates dropped.
+
+    Raises:
+        InvalidInputError: when no table is named or a name is invalid.
+    """
+    items = tables.split(",") if isinstance(tables, str) else list(tables)
+    names: list[str] = []
+    for item in items:
+        if not isinstance(item, str):
+            raise InvalidInputError(f"Table names must be text, got {type(item).__name__}.")
+        if item.strip():
+            name = str(parse_table_name(item.strip()))
+            if name not in names:
+                names.append(name)
+    if not names:
+        raise InvalidInputError("No table to validate: give one or more names, comma-separated.")
+    return names
+
+
+def _first_run_note(current: TableProfile, skipped: int, saved: bool) -> str:
+    stored = "stored as the baseline of the next run" if saved else "not stored (save=False)"
+    rules = f"; {skipped} rule(s) that compare with a baseline were skipped" if skipped else ""
+    return f"First run: no stored profile of {current.table_name} yet, so this profile was {stored}{rules}."
 
 
 def _baseline_text(baseline: Any, profile: TableProfile | None) -> str | None:

@@ -108,7 +108,7 @@ def test_a_dataframe_is_profiled_but_not_stored(spark, env):
 
 def test_unchanged_data_passes(spark, env):
     report = check(env, drifted(spark, env, "same", lambda df: df))
-    assert report.passed and not report.broken(), report.to_text()
+    assert report.ok and not report.broken(), report.to_text()
     assert report.baseline == f"run:{env[2].run_id}"
 
 
@@ -116,7 +116,7 @@ def test_row_loss_by_a_real_delete_against_time_travel(spark, env):
     table = drifted(spark, env, "loss", lambda df: df)
     spark.sql(f"DELETE FROM {table} WHERE id % 4 = 0")
     report = env[1].validate(table, "version:0")
-    assert not report.passed
+    assert not report.ok
     assert broken(report) == ["row_count_change"]
     assert "1,500 rows (-25.0 %" in report.result("row_count_change").observed
     assert report.baseline_profile["delta_version"] == 0 and report.current["delta_version"] == 1
@@ -135,7 +135,7 @@ def test_distribution_shift(spark, env):
     shift = F.when(F.col("id") % 2 == 0, F.col("amount") * 3 + 200).otherwise(F.col("amount"))
     report = check(env, drifted(spark, env, "shift", lambda df: df.withColumn("amount", shift)))
     assert "distribution_psi:amount" in broken(report)
-    assert report.result("row_count_change").passed and report.result("null_rate_delta:amount").passed
+    assert report.result("row_count_change").ok and report.result("null_rate_delta:amount").ok
     assert "<svg" in report.to_html()
 
 
@@ -143,7 +143,7 @@ def test_category_collapse(spark, env):
     report = check(env, drifted(spark, env, "collapse", lambda df: df.withColumn("cat", F.lit("A"))))
     assert broken(report) == ["distinct_ratio_delta:cat", "distribution_psi:cat"]
     assert report.result("distinct_ratio_delta:cat").severity == "warn"
-    assert report.passed is False  # the PSI rule has fail severity
+    assert report.ok is False  # the PSI rule has fail severity
 
 
 def test_schema_change(spark, env):
@@ -151,16 +151,16 @@ def test_schema_change(spark, env):
         spark, env, "schema", lambda df: df.withColumn("amount", F.col("amount").cast("string")).drop("ts")
     )
     report = check(env, table)
-    assert not report.passed
+    assert not report.ok
     assert report.result("schema_contract:removed").observed == "ts"
     assert report.result("schema_contract:retyped").observed == "amount double -> string"
-    assert report.result("schema_contract:added").passed
+    assert report.result("schema_contract:added").ok
 
 
 def test_stale_watermark(spark, env):
     rules = [{"type": "freshness", "column": "ts", "max_age_hours": 24}, {"type": "row_count_change"}]
     fresh = env[1].validate(f"{env[0]}.orders", rules=[rules[0]])
-    assert fresh.passed
+    assert fresh.ok
     table = drifted(
         spark, env, "stale", lambda df: df.withColumn("ts", F.col("ts") - F.expr("INTERVAL 3 DAYS"))
     )

@@ -49,8 +49,8 @@ def test_our_verdicts_equal_great_expectations_on_the_same_data(spark, data):
     assert export.skipped == ()
     theirs = run_expectation_suite(spark, spark.table(table), export, table=table)
     assert theirs.engine == "great_expectations"
-    mine = {r.rule.split(":")[0]: r.passed for r in ours.results}
-    ge = {r.rule.split(":")[0]: r.passed for r in theirs.results}
+    mine = {r.rule.split(":")[0]: r.ok for r in ours.results}
+    ge = {r.rule.split(":")[0]: r.ok for r in theirs.results}
     assert mine == ge
     assert {k for k, ok in mine.items() if not ok} == {"rows_bad", "nn_bad", "range_bad", "distinct_bad"}
 
@@ -67,7 +67,7 @@ def test_relative_rules_export_as_absolute_bounds_from_a_baseline(spark, data):
     smaller = spark.table(table).where("id < 800")
     ge = run_expectation_suite(spark, smaller, export)
     ours = validator.validate(smaller, baseline=base, rules=[{"type": "row_count_change"}], save=False)
-    assert ge.result("row_count_change").passed is ours.result("row_count_change").passed is False
+    assert ge.result("row_count_change").ok is ours.result("row_count_change").ok is False
 
 
 def test_a_users_suite_renders_in_our_report_format(spark, data):
@@ -80,8 +80,8 @@ def test_a_users_suite_renders_in_our_report_format(spark, data):
         ],
     )
     report = run_expectation_suite(spark, spark.table(table), suite, table=table)
-    assert report.passed and report.status == "passed with warnings"
+    assert report.ok and report.status == "passed with warnings"
     unique = report.result("expect_column_values_to_be_unique:cat")
-    assert not unique.passed and unique.severity == "warn"
+    assert not unique.ok and unique.severity == "warn"
     assert "expect_column_values_to_be_in_set" in report.to_markdown()
     assert "<table" in report.to_html()

@@ -57,7 +57,7 @@ def test_enumerated_categories_give_exact_distinct_counts_and_new_values_are_sti
         {"type": "value_range", "column": "amount", "min": 0, "max": 150},
     ]
     report = validator.validate(table, rules=rules)
-    assert report.passed, report.to_markdown()
+    assert report.ok, report.to_markdown()
     measured = validator.metrics.get(report.run_id)
     assert set(measured.columns) == {"id", "amount"}
     assert measured.columns["id"].null_count == 0 and measured.columns["id"].min is None

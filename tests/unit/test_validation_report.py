@@ -1,12 +1,13 @@
 """ValidationReport renderings and raise_on_failure (no Spark)."""
 
+import dataclasses
 import json
 from datetime import UTC, datetime
 
 import pytest
 
 from dbx_ops.errors import CheckFailedError
-from dbx_ops.validation.report import ValidationReport, bar_chart_svg
+from dbx_ops.validation.report import ValidationReport
 from dbx_ops.validation.rules import RuleResult
 
 CHART = {"labels": ["< 10", "[10, 20)", ">= 20"], "baseline": [30, 40, 30], "current": [5, 5, 90]}
@@ -39,14 +40,14 @@ def report(*results):
 
 def test_status_and_counts():
     ok = report(result("row_count_change", True), result("distinct_ratio_delta:c", False, "warn"))
-    assert ok.passed and ok.status == "passed with warnings" and ok.broken() == ["distinct_ratio_delta:c"]
+    assert ok.ok and ok.status == "passed with warnings" and ok.broken() == ["distinct_ratio_delta:c"]
     ok.raise_on_failure()  # warnings do not fail a job
     bad = report(result("row_count_change", False), result("null_rate_delta:a", True))
-    assert not bad.passed and bad.status == "failed"
+    assert not bad.ok and bad.status == "failed"
     with pytest.raises(CheckFailedError, match="row_count_change") as info:
         bad.raise_on_failure()
     assert info.value.exit_code == 1
-    assert bad.result("null_rate_delta:a").passed
+    assert bad.result("null_rate_delta:a").ok
     with pytest.raises(KeyError):
         bad.result("nope")
 
@@ -58,7 +59,8 @@ def test_json_and_markdown():
     assert data["baseline_profile"]["row_count"] == 1000
     md = rep.to_markdown()
     assert md.startswith("## Validation of `sales.orders`")
-    assert "| FAIL | `row_count_change` | fail |" in md
+    broken = next(line for line in md.splitlines() if "`row_count_change`" in line)
+    assert "FAIL" in broken and "| fail |" in broken
     assert "`a\\|b`" in md  # pipes escaped inside the table
     assert md.index("FAIL") < md.index("| ok |")
 
@@ -74,9 +76,23 @@ def test_html_escapes_and_charts_only_drifted_distributions():
     assert "Distributions that drifted" not in report(stable).to_html()
 
 
-def test_bar_chart_svg_has_two_bars_per_bin_scaled_to_shares():
-    svg = bar_chart_svg(CHART)
-    assert svg.startswith("<svg") and svg.endswith("</svg>")
-    assert svg.count("<rect") == 6
-    assert "current 90.0%" in svg and "baseline 40.0%" in svg
-    assert bar_chart_svg({"labels": [], "baseline": [], "current": []}).count("<rect") == 2
+def test_drift_chart_has_two_readable_bars_per_bin_scaled_to_shares():
+    page = report(result("distribution_psi:amount", False, chart=CHART)).to_html()
+    svg = page[page.index("<svg") : page.index("</svg>") + 6]
+    assert svg.count("<rect") == 2 + 6  # the two legend swatches, then baseline and current per bin
+    assert "current &gt;= 20: 0.9" in svg and "baseline [10, 20): 0.4" in svg
+    assert int(svg.split("width='", 1)[1].split("'", 1)[0]) >= 600  # sized to read
+
+
+def test_status_is_an_enum_and_the_error_is_validation_failed():
+    from dbx_ops.errors import ValidationFailedError
+    from dbx_ops.validation.report import ValidationStatus
+
+    bad = report(result("row_count_change", False))
+    assert bad.status is ValidationStatus.FAILED and bad.passed is bad.ok is False
+    with pytest.raises(ValidationFailedError, match=r"^Validation of sales.orders against previous failed"):
+        bad.raise_on_failure()
+    assert "validated at 2026-11-22 00:00:00+00:00" in bad.to_markdown()
+    first = dataclasses.replace(report(), first_run=True, note="First run: stored.")
+    assert first.ok and first.status is ValidationStatus.FIRST_RUN and "First run: stored." in first.summary()
+    assert report().status is ValidationStatus.PASSED

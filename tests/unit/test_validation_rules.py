@@ -47,42 +47,42 @@ def verdicts(rules, current, baseline=BASE):
 
 def test_unchanged_data_passes_the_default_rules():
     results = R.default_rules().evaluate(profile(), BASE, NOW)
-    assert results and all(r.passed for r in results), [r.message for r in results if not r.passed]
+    assert results and all(r.ok for r in results), [r.message for r in results if not r.ok]
 
 
 def test_row_loss_is_flagged_by_row_count_change():
     out = verdicts(
         None, profile(rows=800, bins=(200, 200, 200, 200), cats=(("a", 400), ("b", 240), ("c", 160)))
     )
-    assert not out["row_count_change"].passed
+    assert not out["row_count_change"].ok
     assert out["row_count_change"].failed_hard
     assert "-20.0 %" in out["row_count_change"].observed
-    assert [r for r, v in out.items() if not v.passed] == ["row_count_change"]
+    assert [r for r, v in out.items() if not v.ok] == ["row_count_change"]
 
 
 def test_direction_only_row_count_rule_ignores_growth():
     rules = [{"type": "row_count_change", "max_pct": 5, "direction": "drop"}]
-    assert verdicts(rules, profile(rows=2000))["row_count_change"].passed
-    assert not verdicts(rules, profile(rows=940))["row_count_change"].passed
+    assert verdicts(rules, profile(rows=2000))["row_count_change"].ok
+    assert not verdicts(rules, profile(rows=940))["row_count_change"].ok
 
 
 def test_row_count_bounds_need_no_baseline():
     rules = R.load_rules([{"type": "row_count_bounds", "min": 10, "max": 500}])
     (res,) = rules.evaluate(profile(), None, NOW)
-    assert not res.passed and res.expected == "between 10 and 500"
+    assert not res.ok and res.expected == "between 10 and 500"
 
 
 def test_null_burst_is_flagged_by_null_rate_delta():
     out = verdicts(None, profile(amount_nulls=300, bins=(175, 175, 175, 175)))
-    assert not out["null_rate_delta:amount"].passed
+    assert not out["null_rate_delta:amount"].ok
     assert out["null_rate_delta:amount"].observed == "30.00%"
-    assert out["null_rate_delta:cat"].passed
+    assert out["null_rate_delta:cat"].ok
 
 
 def test_distribution_shift_is_flagged_with_chart_data():
     out = verdicts(None, profile(bins=(50, 50, 100, 800)))
     res = out["distribution_psi:amount"]
-    assert not res.passed and res.chart is not None
+    assert not res.ok and res.chart is not None
     assert res.chart["baseline"] == [250, 250, 250, 250] and res.chart["current"] == [50, 50, 100, 800]
     assert res.chart["labels"] == ["< 10", "[10, 20)", "[20, 30)", ">= 30"]
 
@@ -90,31 +90,31 @@ def test_distribution_shift_is_flagged_with_chart_data():
 @pytest.mark.parametrize("metric,limit", [("js", 0.1), ("ks", 0.1)])
 def test_other_distances(metric, limit):
     rules = [{"type": "distribution", "metric": metric, "max": limit, "columns": ["amount"]}]
-    assert not verdicts(rules, profile(bins=(50, 50, 100, 800)))[f"distribution_{metric}:amount"].passed
-    assert verdicts(rules, profile())[f"distribution_{metric}:amount"].passed
+    assert not verdicts(rules, profile(bins=(50, 50, 100, 800)))[f"distribution_{metric}:amount"].ok
+    assert verdicts(rules, profile())[f"distribution_{metric}:amount"].ok
 
 
 def test_category_collapse_is_flagged_by_distinct_ratio_and_distribution():
     out = verdicts(None, profile(cats=(("a", 1000),), distinct_cat=1))
-    assert not out["distinct_ratio_delta:cat"].passed
+    assert not out["distinct_ratio_delta:cat"].ok
     assert out["distinct_ratio_delta:cat"].severity == "warn"
-    assert not out["distribution_psi:cat"].passed
+    assert not out["distribution_psi:cat"].ok
 
 
 def test_a_new_category_lands_in_other_and_shows_as_drift():
     out = verdicts(None, profile(cats=(("a", 200), ("b", 100), ("c", 100)), other=600, distinct_cat=4))
-    assert not out["distribution_psi:cat"].passed
+    assert not out["distribution_psi:cat"].ok
     assert out["distribution_psi:cat"].chart["labels"] == ["a", "b", "c", "(other)"]
 
 
 def test_schema_change_is_flagged_removed_fails_added_warns():
     current = profile(schema=(("amount", "bigint"), ("cat", "string"), ("extra", "int")))
     out = verdicts([{"type": "schema_contract"}], current)
-    assert not out["schema_contract:removed"].passed and out["schema_contract:removed"].severity == "fail"
+    assert not out["schema_contract:removed"].ok and out["schema_contract:removed"].severity == "fail"
     assert out["schema_contract:removed"].observed == "ts"
-    assert not out["schema_contract:retyped"].passed
+    assert not out["schema_contract:retyped"].ok
     assert out["schema_contract:retyped"].observed == "amount double -> bigint"
-    assert not out["schema_contract:added"].passed and out["schema_contract:added"].severity == "warn"
+    assert not out["schema_contract:added"].ok and out["schema_contract:added"].severity == "warn"
 
 
 def test_explicit_schema_contract_needs_no_baseline():
@@ -124,20 +124,20 @@ def test_explicit_schema_contract_needs_no_baseline():
     assert not rules.needs_baseline
     results = {r.rule: r for r in rules.evaluate(profile(), None, NOW)}
     assert set(results) == {"schema_contract:removed", "schema_contract:retyped"}
-    assert all(r.passed for r in results.values())
+    assert all(r.ok for r in results.values())
 
 
 def test_stale_watermark_is_flagged_by_freshness():
     rules = [{"type": "freshness", "column": "ts", "max_age_hours": 6}]
-    assert verdicts(rules, profile())["freshness:ts"].passed
+    assert verdicts(rules, profile())["freshness:ts"].ok
     stale = verdicts(rules, profile(newest=NOW - timedelta(hours=30)))["freshness:ts"]
-    assert not stale.passed and "30.0 h old" in stale.observed
+    assert not stale.ok and "30.0 h old" in stale.observed
 
 
 def test_not_null_with_mostly():
     rules = [{"type": "not_null", "columns": ["amount"], "mostly": 0.95}]
-    assert verdicts(rules, profile(amount_nulls=50))["not_null:amount"].passed
-    assert not verdicts(rules, profile(amount_nulls=51))["not_null:amount"].passed
+    assert verdicts(rules, profile(amount_nulls=50))["not_null:amount"].ok
+    assert not verdicts(rules, profile(amount_nulls=51))["not_null:amount"].ok
 
 
 def test_value_range_and_distinct_bounds():
@@ -146,13 +146,13 @@ def test_value_range_and_distinct_bounds():
         {"type": "distinct_count_bounds", "column": "cat", "min": 2},
     ]
     out = verdicts(rules, profile())
-    assert not out["value_range:amount"].passed and out["value_range:amount"].observed == "min 0, max 40"
-    assert out["distinct_count_bounds:cat"].passed
+    assert not out["value_range:amount"].ok and out["value_range:amount"].observed == "min 0, max 40"
+    assert out["distinct_count_bounds:cat"].ok
 
 
 def test_a_column_named_by_a_rule_but_missing_fails():
     out = verdicts([{"type": "not_null", "column": "nope"}], profile())
-    assert not out["not_null:nope"].passed and "not in the data" in out["not_null:nope"].message
+    assert not out["not_null:nope"].ok and "not in the data" in out["not_null:nope"].message
 
 
 def test_rules_from_dataclasses_and_round_trip_to_dict():
