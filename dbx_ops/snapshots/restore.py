@@ -178,7 +178,30 @@ class Restorer:
             if not dry_run and result.status == RESTORED:
                 detail = json.dumps({"ok": result.ok, "checks": [c.to_dict() for c in result.checks]})
                 self._event(label, record, EventKind.RESTORED, user, result.version_after, detail)
+            elif (
+                not dry_run
+                and result.status == ALREADY_RESTORED
+                and not self._recorded(label, record, result)
+            ):
+                # Killed after the RESTORE committed and before its event was written: Delta's
+                # history is the proof, so the audit gets the event it is missing.
+                detail = json.dumps(
+                    {
+                        "ok": result.ok,
+                        "checks": [c.to_dict() for c in result.checks],
+                        "recorded_on_resume": True,
+                    }
+                )
+                self._event(label, record, EventKind.RESTORED, user, result.version_after, detail)
         return results
+
+    def _recorded(self, label: str, r: SnapshotRecord, result: TableRestoreResult) -> bool:
+        return any(
+            e.event == EventKind.RESTORED
+            and e.version == result.version_after
+            and same_table(e.table_name, r.table_name)
+            for e in self.registry.events(label)
+        )
 
     # -- one table ------------------------------------------------------------------
 
