@@ -3,20 +3,63 @@
 All state lives in Delta tables under one configurable schema
 (``DBX_OPS_SCHEMA``, default ``dbx_ops``; may be ``catalog.schema`` on Unity
 Catalog). Tables are created on first use; audit tables are only appended to.
+
+First use is safe under concurrency: two notebooks or job tasks that create
+the same state table at once both succeed (the loser of the create race finds
+the winner's table), and appends that meet another writer's commit are tried
+again a bounded number of times. A conflict that outlasts the retries is a
+:class:`~dbx_ops.errors.StateConflictError`, never a raw Delta error.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+import random
+import time
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
+from dbx_ops.errors import StateConflictError
 from dbx_ops.names import TableName, parse_table_name, quote_string
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_SCHEMA = "dbx_ops"
+
+T = TypeVar("T")
+
+#: What Spark, Delta and the metastore say when another writer created or committed first.
+_RACE_MARKERS = (
+    "DELTA_CREATE_TABLE_WITH_NON_EMPTY_LOCATION",
+    "DELTA_PROTOCOL_CHANGED",
+    "ProtocolChangedException",
+    "DELTA_METADATA_CHANGED",
+    "MetadataChangedException",
+    "DELTA_CONCURRENT",
+    "ConcurrentAppendException",
+    "ConcurrentWriteException",
+    "ConcurrentTransactionException",
+    "ConcurrentDeleteReadException",
+    "FileAlreadyExistsException",
+    "TABLE_OR_VIEW_ALREADY_EXISTS",
+    "TableAlreadyExistsException",
+    "SCHEMA_ALREADY_EXISTS",
+    "DatabaseAlreadyExistsException",
+    "AlreadyExistsException",
+    "already exists",
+)
+
+
+def is_state_race(exc: BaseException) -> bool:
+    """True when ``exc`` says another writer created the table or committed first (worth a retry)."""
+    text = f"{type(exc).__name__}: {exc}"
+    return any(marker in text for marker in _RACE_MARKERS)
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return (lines[0] if lines else type(exc).__name__)[:300]
 
 
 def state_schema(env: Mapping[str, str] | None = None) -> str:
@@ -39,10 +82,14 @@ class StateStore:
     Args:
         spark: a Spark session (classic or Connect).
         schema: ``schema`` or ``catalog.schema`` holding the state tables.
+        max_attempts: tries of a create or append that meets another writer.
+        backoff_seconds: first pause between tries (doubles, with jitter).
     """
 
     spark: Any
     schema: str = DEFAULT_SCHEMA
+    max_attempts: int = 6
+    backoff_seconds: float = 0.2
 
     @classmethod
     def from_env(cls, spark: Any, env: Mapping[str, str] | None = None) -> StateStore:
@@ -54,9 +101,53 @@ class StateStore:
         base = parse_table_name(self.schema)
         return TableName(parts=(*base.parts, name))
 
+    def _pause(self, attempt: int) -> None:
+        if self.backoff_seconds > 0:
+            time.sleep(self.backoff_seconds * (2 ** (attempt - 1)) * (1 + random.random()))
+
+    def _retry(
+        self, doing: str, action: Callable[[], T], settled: Callable[[], bool] | None = None
+    ) -> T | None:
+        """Run ``action``; on a concurrent-writer error retry (or stop when ``settled()`` says it is done).
+
+        Returns:
+            What ``action`` returned, or None when ``settled`` found the other writer did the work.
+
+        Raises:
+            StateConflictError: the conflict outlasted ``max_attempts`` tries.
+        """
+        attempts = max(1, int(self.max_attempts))
+        for attempt in range(1, attempts + 1):
+            try:
+                return action()
+            except Exception as exc:
+                if not is_state_race(exc):
+                    raise
+                if settled is not None and settled():
+                    logger.info("%s: another writer did it first", doing)
+                    return None
+                if attempt == attempts:
+                    raise StateConflictError(
+                        f"{doing} kept conflicting with other writers ({_first_line(exc)}) after "
+                        f"{attempts} attempts; nothing was lost, run the operation again."
+                    ) from exc
+                logger.info("%s met another writer (attempt %d): %s", doing, attempt, _first_line(exc))
+                self._pause(attempt)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _schema_exists(self) -> bool:
+        try:
+            return bool(self.spark.catalog.databaseExists(self.schema))
+        except Exception:
+            logger.debug("databaseExists(%s) failed", self.schema, exc_info=True)
+            return False
+
     def ensure_schema(self) -> None:
-        """Create the state schema if it does not exist."""
-        self.spark.sql(f"CREATE SCHEMA IF NOT EXISTS {parse_table_name(self.schema).sql}")
+        """Create the state schema if it does not exist (another writer creating it too is fine)."""
+        sql = f"CREATE SCHEMA IF NOT EXISTS {parse_table_name(self.schema).sql}"
+        self._retry(
+            f"Creating the state schema {self.schema}", lambda: self.spark.sql(sql), self._schema_exists
+        )
 
     def exists(self, name: str) -> bool:
         """True when the state table exists."""
@@ -91,21 +182,36 @@ class StateStore:
             sql += " PARTITIONED BY (" + ", ".join(f"`{p}`" for p in parts) + ")"
         if comment:
             sql += f" COMMENT {quote_string(comment)}"
-        logger.info("creating state table %s", target)
-        self.spark.sql(sql)
+
+        def create() -> None:
+            if not self.exists(name):
+                logger.info("creating state table %s", target)
+                self.spark.sql(sql)
+
+        # The loser of a create race may find the location taken before the winner has
+        # registered the table: the retry sees the table once the winner is done.
+        self._retry(f"Creating the state table {target}", create, lambda: self.exists(name))
         return target
 
     def append(self, name: str, rows: list[dict[str, Any]], columns_ddl: str) -> int:
-        """Append rows to ``<schema>.<name>`` (created on first use).
+        """Append rows to ``<schema>.<name>`` (created on first use), retrying concurrent-writer conflicts.
 
         Returns:
             The number of rows appended.
+
+        Raises:
+            StateConflictError: other writers kept conflicting past ``max_attempts``.
         """
         target = self.ensure_table(name, columns_ddl)
         if not rows:
             return 0
         df = self.spark.createDataFrame(rows, schema=columns_ddl)
-        df.write.format("delta").mode("append").saveAsTable(target.sql)
+        # A Delta commit is atomic: an append that met another writer wrote nothing, so trying
+        # it again cannot duplicate rows.
+        self._retry(
+            f"Appending to the state table {target}",
+            lambda: df.write.format("delta").mode("append").saveAsTable(target.sql),
+        )
         return len(rows)
 
     def read(self, name: str) -> Any:

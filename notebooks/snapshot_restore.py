@@ -19,23 +19,14 @@ dbutils.widgets.dropdown("confirm", "no", ["no", "yes"], "Apply the restore")  #
 
 # COMMAND ----------
 
-import html
-
+from dbx_ops.progress import LineProgress
 from dbx_ops.snapshots import Snapshots
+from dbx_ops.state import StateStore
 
 get = dbutils.widgets.get  # noqa: F821
-snaps = Snapshots(spark)  # noqa: F821
+snaps = Snapshots(spark, StateStore.from_env(spark), progress=LineProgress())  # noqa: F821
 action, label = get("action"), get("label").strip()
 tables = [t.strip() for t in get("tables").split(",") if t.strip()] or None
-
-
-def rows_html(rows):
-    if not rows:
-        return "<p>(none)</p>"
-    head = "".join(f"<th>{html.escape(str(k))}</th>" for k in rows[0])
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in r.values()) + "</tr>" for r in rows)
-    return f"<table border='1' cellpadding='4'><tr>{head}</tr>{body}</table>"
-
 
 if action == "snapshot":
     records = snaps.snapshot(
@@ -45,23 +36,21 @@ if action == "snapshot":
         keep=get("keep") or None,
         extend_retention=get("extend_retention") == "yes",
     )
-    displayHTML(rows_html([  # noqa: F821
-        {"table": r.table_name, "version": r.version, "rows": r.row_count, "mode": r.mode,
-         "copy": r.clone_target or "", "restorable until": r.restorable_until or "until dropped"}
-        for r in records
-    ]))
+    displayHTML(records.to_html())  # noqa: F821
 elif action == "list":
-    displayHTML(rows_html([s.to_dict() for s in snaps.list_labels()]))  # noqa: F821
+    displayHTML(snaps.list_labels().to_html())  # noqa: F821
 elif action == "verify":
-    displayHTML(rows_html([v.to_dict() for v in snaps.verify(label)]))  # noqa: F821
+    verdict = snaps.verify(label)
+    displayHTML(verdict.to_html())  # noqa: F821
+    verdict.raise_on_failure()
 elif action == "restore":
     plan = snaps.restore(label, tables, dry_run=True)
     displayHTML(plan.to_html())  # noqa: F821
+    plan.raise_on_failure()
 
 # COMMAND ----------
 
 if action == "restore" and get("confirm") == "yes":
     report = snaps.restore(label, tables)
     displayHTML(report.to_html())  # noqa: F821
-    if not report.ok:
-        raise RuntimeError(report.summary())
+    report.raise_on_failure()

@@ -7,8 +7,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from dbx_ops.cli._common import add_json_flag, confirm, emit, table, to_json
-from dbx_ops.errors import DbxOpsError
+from dbx_ops.cli._common import add_json_flag, confirm, emit, to_json
+from dbx_ops.errors import DbxOpsError, InvalidInputError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -82,16 +82,50 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _snapshots(args: argparse.Namespace) -> Any:
+    from dbx_ops.progress import auto_progress
     from dbx_ops.runtime import get_spark
     from dbx_ops.snapshots import Snapshots
+    from dbx_ops.state import StateStore
 
-    return Snapshots(get_spark(), clone_schema=getattr(args, "clone_schema", None))
+    spark = get_spark()
+    return Snapshots(
+        spark,
+        StateStore.from_env(spark),
+        clone_schema=getattr(args, "clone_schema", None),
+        progress=auto_progress(),
+    )
+
+
+def _check_inputs(args: argparse.Namespace) -> None:
+    """Refuse malformed names, labels and durations before Spark starts."""
+    from dbx_ops.names import parse_table_name
+    from dbx_ops.snapshots.registry import validate_label
+    from dbx_ops.state import state_schema
+
+    state_schema()
+    if getattr(args, "label", None) is not None:
+        validate_label(args.label)
+    for name in getattr(args, "tables", None) or ():
+        parse_table_name(name)
+    if getattr(args, "clone_schema", None):
+        clone = parse_table_name(args.clone_schema)
+        if clone.is_path or len(clone.parts) > 2:
+            raise InvalidInputError(
+                f"--clone-schema {args.clone_schema!r} must be 'schema' or 'catalog.schema'."
+            )
+    if getattr(args, "max_attempts", 1) < 1:
+        raise InvalidInputError(f"--max-attempts {args.max_attempts} must be 1 or more.")
+    for flag in ("html", "markdown"):
+        path = getattr(args, flag, None)
+        if path is not None and (path.is_dir() or not path.parent.is_dir()):
+            raise InvalidInputError(f"--{flag} {path} must be a file in an existing folder.")
 
 
 def run_create(args: argparse.Namespace) -> int:
     from dbx_ops.snapshots.retention import parse_keep
 
-    keep = parse_keep(args.keep) if args.keep else None
+    keep = parse_keep(args.keep) if args.keep is not None else None
+    _check_inputs(args)
     records = _snapshots(args).snapshot(
         args.tables,
         args.label,
@@ -101,95 +135,35 @@ def run_create(args: argparse.Namespace) -> int:
         extend_retention=args.extend_retention,
         fingerprint=args.fingerprint,
     )
-    rows = [
-        {
-            "table": r.table_name,
-            "version": r.version,
-            "rows": r.row_count,
-            "mode": r.mode,
-            "copy": r.clone_target or "",
-            "restorable until": _when(r.restorable_until),
-        }
-        for r in records
-    ]
-    emit(
-        args,
-        [r.to_dict() for r in records],
-        lambda: f"snapshot {args.label!r} taken ({len(records)} table(s)):\n" + table(rows),
-    )
+    emit(args, [r.to_dict() for r in records], records.to_text)
     return 0
 
 
 def run_list(args: argparse.Namespace) -> int:
+    _check_inputs(args)
     labels = _snapshots(args).list_labels(include_ended=args.all)
-    rows = [
-        {
-            "label": s.label,
-            "tables": s.tables,
-            "mode": s.modes,
-            "created": _when(s.created_at),
-            "by": s.created_by or "",
-            "restorable until": _when(s.restorable_until),
-            "status": s.status,
-        }
-        for s in labels
-    ]
-    emit(args, [s.to_dict() for s in labels], lambda: table(rows))
+    emit(args, [s.to_dict() for s in labels], labels.to_text)
     return 0
 
 
 def run_show(args: argparse.Namespace) -> int:
+    from dbx_ops.snapshots.report import label_detail_text
+
+    _check_inputs(args)
     data = _snapshots(args).show(args.label)
-
-    def human() -> str:
-        lines = [f"snapshot {args.label!r}:"]
-        for r in data["records"]:
-            lines.append(
-                f"  {r['table_name']}: v{r['version']} committed {r['commit_timestamp']}, mode {r['mode']}"
-                + (f", copy {r['clone_target']}" if r["clone_target"] else "")
-            )
-            lines.append(
-                f"    id {r['table_id']}; {r['row_count']} rows, {r['num_files']} files, "
-                f"{r['size_in_bytes']} bytes; partitioned by {', '.join(r['partition_columns']) or '-'}"
-            )
-            lines.append(
-                f"    taken {r['created_at']} by {r['created_by'] or '?'}; restorable until "
-                f"{r['restorable_until'] or 'dropped'}" + (f"; note: {r['note']}" if r["note"] else "")
-            )
-        if data["events"]:
-            lines.append("  history:")
-            lines += [
-                f"    {e['at']} {e['event']} {e['table_name']} by {e['by'] or '?'}" for e in data["events"]
-            ]
-        return "\n".join(lines)
-
-    emit(args, data, human)
+    emit(args, data, lambda: label_detail_text(args.label, data["records"], data["events"]))
     return 0
 
 
 def run_verify(args: argparse.Namespace) -> int:
-    results = _snapshots(args).verify(args.label)
-    ok = all(r.restorable for r in results)
-    rows = [
-        {
-            "table": r.table_name,
-            "version": r.version,
-            "restorable": "yes" if r.restorable else "NO",
-            "why": r.reason,
-        }
-        for r in results
-    ]
-    emit(
-        args,
-        {"label": args.label, "ok": ok, "tables": [r.to_dict() for r in results]},
-        lambda: (
-            table(rows) + f"\nsnapshot {args.label!r}: " + ("restorable" if ok else "NOT fully restorable")
-        ),
-    )
-    return 0 if ok else 1
+    _check_inputs(args)
+    report = _snapshots(args).verify(args.label)
+    emit(args, report.to_dict(), report.to_text)
+    return 0 if report.ok else 1
 
 
 def run_restore(args: argparse.Namespace) -> int:
+    _check_inputs(args)
     snaps = _snapshots(args)
     fingerprint = not args.no_fingerprint
     plan = snaps.restore(args.label, args.tables, dry_run=True, fingerprint=fingerprint)
@@ -224,6 +198,7 @@ def run_restore(args: argparse.Namespace) -> int:
 
 
 def run_drop(args: argparse.Namespace) -> int:
+    _check_inputs(args)
     snaps = _snapshots(args)
     actions = snaps.drop(args.label, args.tables, dry_run=True)
     if args.dry_run:
@@ -240,6 +215,7 @@ def run_drop(args: argparse.Namespace) -> int:
 
 
 def run_expire(args: argparse.Namespace) -> int:
+    _check_inputs(args)
     snaps = _snapshots(args)
     due = snaps.expire(dry_run=True)
     if args.dry_run or not due:
@@ -257,10 +233,6 @@ def run_expire(args: argparse.Namespace) -> int:
 
 def _write(args: argparse.Namespace, report: Any) -> None:
     if getattr(args, "html", None):
-        args.html.write_text(report.to_html())
+        report.write_html(args.html, title=report.summary())
     if getattr(args, "markdown", None):
-        args.markdown.write_text(report.to_markdown())
-
-
-def _when(value: Any) -> str:
-    return value.strftime("%Y-%m-%d %H:%M") if value is not None else "until dropped"
+        args.markdown.write_text(report.to_markdown(), encoding="utf-8")

@@ -15,33 +15,59 @@ Example::
     ...  # the deployment goes wrong
     report = snaps.restore("pre-deploy-42")
     displayHTML(report.to_html())
+    report.raise_on_failure()
+
+``Check`` here is :class:`dbx_ops.verdict.Check`, the one check record.
 """
 
 from __future__ import annotations
 
 from dbx_ops.snapshots.fingerprint import Fingerprint, table_fingerprint
-from dbx_ops.snapshots.manager import LabelSummary, Snapshots, restore, snapshot
+from dbx_ops.snapshots.manager import Snapshots, restore, snapshot
 from dbx_ops.snapshots.registry import (
+    EventKind,
+    Mode,
     Registry,
     SnapshotEvent,
     SnapshotRecord,
     lookup_snapshot,
 )
-from dbx_ops.snapshots.report import Check, CommitInfo, RestoreReport, TableRestoreResult, VerifyResult
+from dbx_ops.snapshots.report import (
+    CommitInfo,
+    LabelList,
+    LabelStatus,
+    LabelSummary,
+    Method,
+    RestoreReport,
+    SnapshotSet,
+    Status,
+    TableRestoreResult,
+    VerifyReport,
+    VerifyResult,
+)
 from dbx_ops.snapshots.restore import Restorer
+from dbx_ops.verdict import Check
 
 __all__ = [
     "Check",
     "CommitInfo",
+    "EventKind",
     "Fingerprint",
+    "LabelList",
+    "LabelStatus",
     "LabelSummary",
+    "Method",
+    "Mode",
     "Registry",
     "RestoreReport",
     "Restorer",
     "SnapshotEvent",
     "SnapshotRecord",
+    "SnapshotSet",
     "Snapshots",
+    "Status",
     "TableRestoreResult",
+    "VerifyReport",
     "VerifyResult",
     "lookup_snapshot",
     "restore",

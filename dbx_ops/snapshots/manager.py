@@ -10,18 +10,21 @@ partitioning, properties, constraints and generated columns).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from collections.abc import Iterable
+from dataclasses import replace
+from datetime import timedelta
 from typing import Any
 
 from dbx_ops import runtime
+from dbx_ops.clock import Clock, as_utc, utc_now
 from dbx_ops.errors import InvalidInputError, NotFoundError, SnapshotError
 from dbx_ops.names import TableName, parse_table_name, quote_string
+from dbx_ops.progress import NullProgress, Progress
 from dbx_ops.snapshots.compare import clone_table_name
 from dbx_ops.snapshots.fingerprint import table_fingerprint
 from dbx_ops.snapshots.registry import (
     MODES,
+    EventKind,
     Registry,
     SnapshotEvent,
     SnapshotRecord,
@@ -29,38 +32,20 @@ from dbx_ops.snapshots.registry import (
     same_table,
     validate_label,
 )
-from dbx_ops.snapshots.report import RestoreReport, VerifyResult
+from dbx_ops.snapshots.report import (
+    LabelList,
+    LabelStatus,
+    LabelSummary,
+    RestoreReport,
+    SnapshotSet,
+    VerifyReport,
+    VerifyResult,
+)
 from dbx_ops.snapshots.retention import RetentionWindow, parse_keep, retention_plan
 from dbx_ops.snapshots.tables import DeltaTables, TableState, first_line
 from dbx_ops.state import StateStore
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class LabelSummary:
-    """One line of ``snapshot list``."""
-
-    label: str
-    tables: int
-    modes: str
-    created_at: datetime | None
-    created_by: str | None
-    restorable_until: datetime | None
-    status: str
-    note: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "label": self.label,
-            "tables": self.tables,
-            "modes": self.modes,
-            "created_at": self.created_at.isoformat() if self.created_at else None,
-            "created_by": self.created_by,
-            "restorable_until": self.restorable_until.isoformat() if self.restorable_until else None,
-            "status": self.status,
-            "note": self.note,
-        }
 
 
 def _keep(keep: str | timedelta | None) -> timedelta | None:
@@ -72,12 +57,17 @@ def _keep(keep: str | timedelta | None) -> timedelta | None:
 class Snapshots:
     """Delta snapshots and restores for one Spark session and state store.
 
+    This is the notebook-facing entry point: ``Snapshots(spark)`` uses the state
+    schema ``DBX_OPS_SCHEMA`` names; everything below it (registry, restorer) is
+    handed this store.
+
     Args:
         spark: a Spark session (classic or Connect).
-        store: the state store; ``StateStore.from_env(spark)`` when None.
+        store: the state store; when None, :meth:`StateStore.from_env` (read once, here).
         clone_schema: schema for shallow/deep copies; ``<state schema>_snapshots`` when None.
         env: environment mapping (decides Databricks vs local); ``os.environ`` when None.
-        now: clock, for tests of expiry.
+        now: the clock (UTC-aware); every stored time comes from it.
+        progress: progress display for multi-table snapshots and restores.
     """
 
     def __init__(
@@ -86,16 +76,22 @@ class Snapshots:
         store: StateStore | None = None,
         clone_schema: str | None = None,
         env: Any = None,
-        now: Callable[[], datetime] = datetime.now,
+        now: Clock = utc_now,
+        progress: Progress | None = None,
     ) -> None:
         self.spark = spark
-        self.store = store if store is not None else StateStore.from_env(spark)
+        self.store = store if store is not None else StateStore.from_env(spark, env)
         self.registry = Registry(spark, self.store)
         self.tables = DeltaTables(spark)
         self.clone_schema = clone_schema or f"{self.store.schema}_snapshots"
         self.env = env
-        self.now = now
+        self._clock = now
+        self.progress = progress if progress is not None else NullProgress()
         parse_table_name(self.clone_schema)
+
+    def now(self) -> Any:
+        """The injected clock's time, as UTC."""
+        return as_utc(self._clock())
 
     # -- taking snapshots -------------------------------------------------------------
 
@@ -108,7 +104,7 @@ class Snapshots:
         keep: str | timedelta | None = None,
         extend_retention: bool = False,
         fingerprint: bool = False,
-    ) -> list[SnapshotRecord]:
+    ) -> SnapshotSet:
         """Snapshot one table or a labelled set of tables.
 
         All tables are checked before anything is written; a failure part-way
@@ -126,7 +122,7 @@ class Snapshots:
             fingerprint: also record a content fingerprint (one full scan per table).
 
         Returns:
-            The records written to the registry, one per table.
+            The records written to the registry, one per table (a list that renders).
 
         Raises:
             InvalidInputError: bad label, mode, keep or table name.
@@ -170,7 +166,7 @@ class Snapshots:
                 self.spark.sql(f"ALTER TABLE {name.sql} SET TBLPROPERTIES ({props})")
                 events.append(
                     SnapshotEvent(
-                        label, str(name), "retention_extended", self.now(), user, None, str(changes)
+                        label, str(name), EventKind.RETENTION_EXTENDED, self.now(), user, None, str(changes)
                     )
                 )
 
@@ -178,14 +174,16 @@ class Snapshots:
         records: list[SnapshotRecord] = []
         created: list[TableName] = []
         try:
-            for name in names:
-                state = states.get(str(name)) or self.tables.state(name)
-                record = self._pin(state, label, mode, note, keep_for, user, fingerprint)
-                if mode != "pin":
-                    target = self._copy(name, record, label)
-                    created.append(target)
-                    record = replace(record, clone_target=str(target))
-                records.append(record)
+            with self.progress.task(f"snapshot {label}", len(names)) as bar:
+                for name in names:
+                    state = states.get(str(name)) or self.tables.state(name)
+                    record = self._pin(state, label, mode, note, keep_for, user, fingerprint)
+                    if mode != "pin":
+                        target = self._copy(name, record, label)
+                        created.append(target)
+                        record = replace(record, clone_target=str(target))
+                    records.append(record)
+                    bar.advance(str(name), True, f"v{record.version}")
         except Exception as exc:
             for target in created:
                 self._drop_table(target)
@@ -199,7 +197,7 @@ class Snapshots:
         if events:
             self.registry.add_events(events)
         logger.info("snapshot %s: %d table(s), mode %s", label, len(records), mode)
-        return records
+        return SnapshotSet(label, records)
 
     def _table_list(self, tables: str | TableName | Iterable[str | TableName]) -> list[TableName]:
         items = [tables] if isinstance(tables, str | TableName) else list(tables)
@@ -286,7 +284,7 @@ class Snapshots:
 
     # -- reading the registry ---------------------------------------------------------
 
-    def list_labels(self, include_ended: bool = False) -> list[LabelSummary]:
+    def list_labels(self, include_ended: bool = False) -> LabelList:
         """One summary per label, newest first (dropped/expired ones only with ``include_ended``)."""
         records = self.registry.records()
         ended = self.registry.ended()
@@ -296,13 +294,8 @@ class Snapshots:
         out = []
         for label, recs in labels.items():
             gone = [ended[(r.label, r.table_name)] for r in recs if (r.label, r.table_name) in ended]
-            if len(gone) == len(recs):
-                status = "/".join(sorted({e.event for e in gone}))
-            elif gone:
-                status = "partly " + "/".join(sorted({e.event for e in gone}))
-            else:
-                status = "live"
-            if status != "live" and not status.startswith("partly") and not include_ended:
+            status = LabelStatus.of((e.event for e in gone), partly=0 < len(gone) < len(recs))
+            if not status.live and not include_ended:
                 continue
             untils = [r.restorable_until for r in recs if r.restorable_until is not None]
             out.append(
@@ -317,7 +310,9 @@ class Snapshots:
                     note=recs[0].note,
                 )
             )
-        return sorted(out, key=lambda s: s.created_at or datetime.min, reverse=True)
+        return LabelList(
+            sorted(out, key=lambda s: s.created_at.timestamp() if s.created_at else 0.0, reverse=True)
+        )
 
     def show(self, label: str) -> dict[str, Any]:
         """Everything about one label: its records and its audit events."""
@@ -325,22 +320,22 @@ class Snapshots:
         return {
             "label": label,
             "records": [r.to_dict() for r in records],
-            "events": [
-                {**e.__dict__, "at": e.at.isoformat() if e.at else None} for e in self.registry.events(label)
-            ],
+            "events": [e.to_dict() for e in self.registry.events(label)],
         }
 
-    def verify(self, label: str) -> list[VerifyResult]:
+    def verify(self, label: str) -> VerifyReport:
         """Check that every table of a label is still restorable.
 
         A pin is restorable when the table is the same table (same id) and the pinned
         version can still be read with all its files; a copy, when the copy can be read.
         """
-        out = []
+        report = VerifyReport(label)
         for r in self.registry.label_records(label):
             restorable, reason = self._restorable(r)
-            out.append(VerifyResult(r.table_name, r.version, r.mode, restorable, reason, r.restorable_until))
-        return out
+            report.append(
+                VerifyResult(r.table_name, r.version, r.mode, restorable, reason, r.restorable_until)
+            )
+        return report
 
     def _restorable(self, r: SnapshotRecord) -> tuple[bool, str]:
         name = r.table
@@ -391,7 +386,10 @@ class Snapshots:
             if r.clone_target:
                 self._drop_table(parse_table_name(r.clone_target))
         self.registry.add_events(
-            [SnapshotEvent(label, r.table_name, "dropped", self.now(), user, r.version) for r in records]
+            [
+                SnapshotEvent(label, r.table_name, EventKind.DROPPED, self.now(), user, r.version)
+                for r in records
+            ]
         )
         return actions
 
@@ -421,7 +419,7 @@ class Snapshots:
             if r.clone_target:
                 self._drop_table(parse_table_name(r.clone_target))
         self.registry.add_events(
-            [SnapshotEvent(r.label, r.table_name, "expired", now, user, r.version) for r in due]
+            [SnapshotEvent(r.label, r.table_name, EventKind.EXPIRED, now, user, r.version) for r in due]
         )
         return lines
 
@@ -447,33 +445,44 @@ class Snapshots:
         fingerprint: bool = True,
         max_attempts: int = 3,
     ) -> RestoreReport:
-        """Restore a label's tables (or some of them); see :class:`~dbx_ops.snapshots.restore.Restorer`."""
+        """Restore a label's tables (or some of them); see :class:`~dbx_ops.snapshots.restore.Restorer`.
+
+        Returns:
+            The :class:`RestoreReport`; ``report.raise_on_failure()`` raises :class:`RestoreError`
+            when a post-check disagrees.
+
+        Raises:
+            RestoreError: a table was refused or failed (``exc.report`` holds the partial report).
+        """
         from dbx_ops.snapshots.restore import Restorer
 
         records = self._select(label, tables)
-        restorer = Restorer(self.spark, self.registry, max_attempts=max_attempts, now=self.now)
+        restorer = Restorer(
+            self.spark, self.registry, max_attempts=max_attempts, now=self.now, progress=self.progress
+        )
         return restorer.restore(label, records, dry_run=dry_run, fingerprint=fingerprint)
 
 
 def snapshot(
     tables: str | TableName | Iterable[str | TableName],
     label: str,
+    *,
     mode: str = "pin",
     note: str | None = None,
-    *,
     keep: str | timedelta | None = None,
     extend_retention: bool = False,
     fingerprint: bool = False,
     spark: Any = None,
     store: StateStore | None = None,
-) -> list[SnapshotRecord]:
+    progress: Progress | None = None,
+) -> SnapshotSet:
     """Snapshot tables under a label (see :meth:`Snapshots.snapshot`).
 
     ``spark`` defaults to :func:`dbx_ops.runtime.get_spark`, ``store`` to the
     state schema ``DBX_OPS_SCHEMA`` names.
     """
     session = spark if spark is not None else runtime.get_spark()
-    return Snapshots(session, store).snapshot(
+    return Snapshots(session, store, progress=progress).snapshot(
         tables,
         label,
         mode=mode,
@@ -486,13 +495,21 @@ def snapshot(
 
 def restore(
     label: str,
+    *,
     tables: Iterable[str] | None = None,
     dry_run: bool = False,
-    *,
     fingerprint: bool = True,
+    max_attempts: int = 3,
     spark: Any = None,
     store: StateStore | None = None,
+    progress: Progress | None = None,
 ) -> RestoreReport:
-    """Restore a snapshot label (see :meth:`Snapshots.restore`); returns the :class:`RestoreReport`."""
+    """Restore a snapshot label (see :meth:`Snapshots.restore`); returns the :class:`RestoreReport`.
+
+    ``spark`` defaults to :func:`dbx_ops.runtime.get_spark`, ``store`` to the
+    state schema ``DBX_OPS_SCHEMA`` names.
+    """
     session = spark if spark is not None else runtime.get_spark()
-    return Snapshots(session, store).restore(label, tables, dry_run=dry_run, fingerprint=fingerprint)
+    return Snapshots(session, store, progress=progress).restore(
+        label, tables, dry_run=dry_run, fingerprint=fingerprint, max_attempts=max_attempts
+    )

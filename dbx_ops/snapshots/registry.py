@@ -14,8 +14,10 @@ import logging
 import re
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
+from dbx_ops.clock import as_utc
 from dbx_ops.errors import InvalidInputError, NotFoundError
 from dbx_ops.names import TableName, parse_table_name
 from dbx_ops.state import StateStore
@@ -24,7 +26,27 @@ logger = logging.getLogger(__name__)
 
 SNAPSHOTS_TABLE = "snapshots"
 EVENTS_TABLE = "snapshot_events"
-MODES = ("pin", "shallow", "deep")
+
+
+class Mode(StrEnum):
+    """What a snapshot keeps: the version only, a shallow clone, or a full copy."""
+
+    PIN = "pin"
+    SHALLOW = "shallow"
+    DEEP = "deep"
+
+
+class EventKind(StrEnum):
+    """The audit events of the ``snapshot_events`` table."""
+
+    DROPPED = "dropped"
+    EXPIRED = "expired"
+    RESTORED = "restored"
+    RESTORE_FAILED = "restore_failed"
+    RETENTION_EXTENDED = "retention_extended"
+
+
+MODES = tuple(m.value for m in Mode)
 
 SNAPSHOTS_DDL = (
     "label STRING, table_name STRING, table_id STRING, location STRING, version BIGINT, "
@@ -39,7 +61,7 @@ EVENTS_DDL = (
 )
 
 #: Events that end a snapshot's life.
-ENDING_EVENTS = ("dropped", "expired")
+ENDING_EVENTS = (EventKind.DROPPED, EventKind.EXPIRED)
 
 _LABEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:@+-]{0,127}")
 
@@ -120,8 +142,11 @@ class SnapshotRecord:
         return parse_table_name(self.table_name)
 
     def to_row(self) -> dict[str, Any]:
-        """The registry row (JSON text for the structured fields)."""
+        """The registry row (JSON text for the structured fields; times UTC-aware)."""
         row = asdict(self)
+        row["mode"] = str(self.mode)
+        for key in _TIME_FIELDS:
+            row[key] = _utc(row[key])
         row["properties"] = json.dumps(self.properties, sort_keys=True)
         row["partition_columns"] = json.dumps(list(self.partition_columns))
         row["clustering_columns"] = json.dumps(list(self.clustering_columns))
@@ -130,7 +155,7 @@ class SnapshotRecord:
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> SnapshotRecord:
-        """Build a record from a registry row (as ``Row.asDict()``)."""
+        """Build a record from a registry row (as ``Row.asDict()``); naive times are read as UTC."""
 
         def _list(key: str) -> tuple[str, ...]:
             raw = row.get(key)
@@ -141,8 +166,8 @@ class SnapshotRecord:
             table_name=row["table_name"],
             table_id=row["table_id"],
             version=int(row["version"]),
-            commit_timestamp=row["commit_timestamp"],
-            mode=row.get("mode") or "pin",
+            commit_timestamp=as_utc(row["commit_timestamp"]),
+            mode=row.get("mode") or Mode.PIN,
             clone_target=row.get("clone_target"),
             location=row.get("location"),
             schema_json=row.get("schema_json"),
@@ -156,9 +181,9 @@ class SnapshotRecord:
             num_files=row.get("num_files"),
             size_in_bytes=row.get("size_in_bytes"),
             created_by=row.get("created_by"),
-            created_at=row.get("created_at"),
-            restorable_until=row.get("restorable_until"),
-            keep_until=row.get("keep_until"),
+            created_at=_utc(row.get("created_at")),
+            restorable_until=_utc(row.get("restorable_until")),
+            keep_until=_utc(row.get("keep_until")),
             fingerprint=row.get("fingerprint"),
             note=row.get("note"),
         )
@@ -166,7 +191,8 @@ class SnapshotRecord:
     def to_dict(self) -> dict[str, Any]:
         """A JSON-friendly dict."""
         data = asdict(self)
-        for key in ("commit_timestamp", "created_at", "restorable_until", "keep_until"):
+        data["mode"] = str(self.mode)
+        for key in _TIME_FIELDS:
             if data[key] is not None:
                 data[key] = data[key].isoformat()
         for key in ("partition_columns", "clustering_columns", "table_features"):
@@ -174,9 +200,16 @@ class SnapshotRecord:
         return data
 
 
+_TIME_FIELDS = ("commit_timestamp", "created_at", "restorable_until", "keep_until")
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    return None if value is None else as_utc(value)
+
+
 @dataclass(frozen=True)
 class SnapshotEvent:
-    """One audit event about a snapshot (dropped, expired, restored, restore_failed, retention_extended)."""
+    """One audit event about a snapshot (an :class:`EventKind`); ``at`` is UTC-aware."""
 
     label: str
     table_name: str
@@ -185,6 +218,26 @@ class SnapshotEvent:
     by: str | None = None
     version: int | None = None
     detail: str | None = None
+
+    def to_row(self) -> dict[str, Any]:
+        """The ``snapshot_events`` row."""
+        row = asdict(self)
+        row["event"] = str(self.event)
+        row["at"] = as_utc(self.at)
+        return row
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> SnapshotEvent:
+        """Build an event from a row; a naive ``at`` (written before times were UTC-aware) is UTC."""
+        data = dict(row)
+        data["at"] = as_utc(data["at"])
+        return cls(**data)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        row = self.to_row()
+        row["at"] = self.at.isoformat()
+        return row
 
 
 def same_table(a: str, b: str) -> bool:
@@ -208,12 +261,12 @@ class Registry:
 
     Args:
         spark: a Spark session (classic or Connect).
-        store: the state store; ``StateStore.from_env(spark)`` when None.
+        store: the state store holding both tables.
     """
 
-    def __init__(self, spark: Any, store: StateStore | None = None) -> None:
+    def __init__(self, spark: Any, store: StateStore) -> None:
         self.spark = spark
-        self.store = store if store is not None else StateStore.from_env(spark)
+        self.store = store
 
     def add(self, records: list[SnapshotRecord]) -> None:
         """Append snapshot records (one per table)."""
@@ -221,7 +274,7 @@ class Registry:
 
     def add_events(self, events: list[SnapshotEvent]) -> None:
         """Append audit events."""
-        self.store.append(EVENTS_TABLE, [asdict(e) for e in events], EVENTS_DDL)
+        self.store.append(EVENTS_TABLE, [e.to_row() for e in events], EVENTS_DDL)
 
     def records(self, label: str | None = None) -> list[SnapshotRecord]:
         """Every snapshot record, or those of one label, oldest first (small: collected)."""
@@ -244,7 +297,7 @@ class Registry:
         df = self.store.read(EVENTS_TABLE)
         if label is not None:
             df = df.where(F.col("label") == F.lit(label))
-        return sorted((SnapshotEvent(**r.asDict()) for r in df.collect()), key=lambda e: e.at)
+        return sorted((SnapshotEvent.from_row(r.asDict()) for r in df.collect()), key=lambda e: e.at)
 
     def ended(self, label: str | None = None) -> dict[tuple[str, str], SnapshotEvent]:
         """The drop/expiry event of each ``(label, table_name)`` that has one."""
@@ -303,7 +356,7 @@ def lookup_snapshot(spark: Any, label: str, table: str, store: StateStore | None
         spark: a Spark session.
         label: the snapshot label.
         table: the table name as the user wrote it (a bare name is qualified with the current schema).
-        store: the state store; ``StateStore.from_env(spark)`` when None.
+        store: the state store; when None, the one ``DBX_OPS_SCHEMA`` names (this helper is an edge).
 
     Returns:
         The :class:`SnapshotRecord`; time-travel to ``.version`` to read the data as it was.
@@ -312,4 +365,4 @@ def lookup_snapshot(spark: Any, label: str, table: str, store: StateStore | None
         NotFoundError: for an unknown label, a table not in that label, or a dropped snapshot.
         InvalidInputError: for a malformed label or table name.
     """
-    return Registry(spark, store).lookup(label, table)
+    return Registry(spark, store if store is not None else StateStore.from_env(spark)).lookup(label, table)

@@ -20,15 +20,16 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
 from typing import Any
 
 from dbx_ops import runtime
+from dbx_ops.clock import Clock, as_utc, utc_now
 from dbx_ops.errors import ConcurrentModificationError, DbxOpsError, NotFoundError, RestoreError
 from dbx_ops.names import TableName, parse_table_name, quote_identifier, quote_string
+from dbx_ops.progress import NullProgress, Progress
 from dbx_ops.snapshots.compare import constraints, properties_diff, property_changes, schema_diff
 from dbx_ops.snapshots.fingerprint import Fingerprint, table_fingerprint
-from dbx_ops.snapshots.registry import Registry, SnapshotEvent, SnapshotRecord, same_table
+from dbx_ops.snapshots.registry import EventKind, Registry, SnapshotEvent, SnapshotRecord, same_table
 from dbx_ops.snapshots.report import (
     ALREADY_RESTORED,
     FAILED,
@@ -37,9 +38,10 @@ from dbx_ops.snapshots.report import (
     PLANNED,
     REFUSED,
     RESTORED,
-    Check,
     CommitInfo,
+    Method,
     RestoreReport,
+    Status,
     TableRestoreResult,
 )
 from dbx_ops.snapshots.tables import (
@@ -49,12 +51,13 @@ from dbx_ops.snapshots.tables import (
     is_concurrent_conflict,
     is_missing_data,
 )
+from dbx_ops.verdict import Check
 
 logger = logging.getLogger(__name__)
 
-METHOD_RESTORE = "RESTORE"
-METHOD_COPY = "copy from clone"
-METHOD_NONE = "none"
+METHOD_RESTORE = Method.RESTORE
+METHOD_COPY = Method.COPY
+METHOD_NONE = Method.NONE
 
 #: Called after the pre-checks and right before each restore attempt (``record, attempt``):
 #: a seam for drills and tests that simulate another writer.
@@ -65,8 +68,8 @@ BeforeRestore = Callable[[SnapshotRecord, int], None]
 class _Plan:
     state: TableState
     commits: tuple[CommitInfo, ...]
-    method: str
-    status: str
+    method: Method
+    status: Status
     note: str = ""
 
 
@@ -78,8 +81,9 @@ class Restorer:
         registry: the snapshot registry (for resume detection and audit events).
         max_attempts: how many times to try a table when other writers keep committing.
         backoff_seconds: pause between attempts (doubles each time).
-        now: clock.
+        now: the clock (UTC-aware).
         before_restore: optional hook run right before each restore attempt.
+        progress: progress display, one step per table.
     """
 
     def __init__(
@@ -88,16 +92,22 @@ class Restorer:
         registry: Registry,
         max_attempts: int = 3,
         backoff_seconds: float = 0.5,
-        now: Callable[[], datetime] = datetime.now,
+        now: Clock = utc_now,
         before_restore: BeforeRestore | None = None,
+        progress: Progress | None = None,
     ) -> None:
         self.spark = spark
         self.registry = registry
         self.tables = DeltaTables(spark)
         self.max_attempts = max(1, int(max_attempts))
         self.backoff_seconds = backoff_seconds
-        self.now = now
+        self._clock = now
         self.before_restore = before_restore
+        self.progress = progress if progress is not None else NullProgress()
+
+    def now(self) -> Any:
+        """The injected clock's time, as UTC."""
+        return as_utc(self._clock())
 
     def restore(
         self,
@@ -118,6 +128,24 @@ class Restorer:
         """
         started = self.now()
         user = runtime.current_user(self.spark)
+        with self.progress.task(
+            f"restore plan {label}" if dry_run else f"restore {label}", len(records)
+        ) as bar:
+            results = self._restore_all(label, records, dry_run, fingerprint, user, started, bar)
+        report = RestoreReport(label, dry_run, started, self.now(), tuple(results), user)
+        logger.info(report.summary())
+        return report
+
+    def _restore_all(
+        self,
+        label: str,
+        records: Sequence[SnapshotRecord],
+        dry_run: bool,
+        fingerprint: bool,
+        user: str | None,
+        started: Any,
+        bar: Progress,
+    ) -> list[TableRestoreResult]:
         results: list[TableRestoreResult] = []
         for i, record in enumerate(records):
             try:
@@ -135,6 +163,7 @@ class Restorer:
                 results.append(
                     TableRestoreResult(record.table_name, record.version, status=status, message=str(exc))
                 )
+                bar.advance(record.table_name, False, str(status))
                 if dry_run:
                     continue
                 results += [
@@ -142,15 +171,37 @@ class Restorer:
                     for r in records[i + 1 :]
                 ]
                 report = RestoreReport(label, dry_run, started, self.now(), tuple(results), user)
-                self._event(label, record, "restore_failed", user, None, str(exc))
+                self._event(label, record, EventKind.RESTORE_FAILED, user, None, str(exc))
                 raise _with_report(exc, report) from exc
             results.append(result)
+            bar.advance(record.table_name, result.ok, str(result.status))
             if not dry_run and result.status == RESTORED:
                 detail = json.dumps({"ok": result.ok, "checks": [c.to_dict() for c in result.checks]})
-                self._event(label, record, "restored", user, result.version_after, detail)
-        report = RestoreReport(label, dry_run, started, self.now(), tuple(results), user)
-        logger.info(report.summary())
-        return report
+                self._event(label, record, EventKind.RESTORED, user, result.version_after, detail)
+            elif (
+                not dry_run
+                and result.status == ALREADY_RESTORED
+                and not self._recorded(label, record, result)
+            ):
+                # Killed after the RESTORE committed and before its event was written: Delta's
+                # history is the proof, so the audit gets the event it is missing.
+                detail = json.dumps(
+                    {
+                        "ok": result.ok,
+                        "checks": [c.to_dict() for c in result.checks],
+                        "recorded_on_resume": True,
+                    }
+                )
+                self._event(label, record, EventKind.RESTORED, user, result.version_after, detail)
+        return results
+
+    def _recorded(self, label: str, r: SnapshotRecord, result: TableRestoreResult) -> bool:
+        return any(
+            e.event == EventKind.RESTORED
+            and e.version == result.version_after
+            and same_table(e.table_name, r.table_name)
+            for e in self.registry.events(label)
+        )
 
     # -- one table ------------------------------------------------------------------
 
@@ -297,7 +348,9 @@ class Restorer:
         if head.operation == "RESTORE" and head.parameters.get("version") == str(r.version):
             return True
         return any(
-            e.event == "restored" and e.version == state.version and same_table(e.table_name, r.table_name)
+            e.event == EventKind.RESTORED
+            and e.version == state.version
+            and same_table(e.table_name, r.table_name)
             for e in self.registry.events(label)
         )
 
@@ -435,7 +488,13 @@ class Restorer:
         return None
 
     def _event(
-        self, label: str, r: SnapshotRecord, event: str, user: str | None, version: int | None, detail: str
+        self,
+        label: str,
+        r: SnapshotRecord,
+        event: EventKind,
+        user: str | None,
+        version: int | None,
+        detail: str,
     ) -> None:
         try:
             self.registry.add_events(

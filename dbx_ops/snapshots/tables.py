@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from dbx_ops.clock import as_utc
 from dbx_ops.errors import NotFoundError, SnapshotError
 from dbx_ops.names import TableName
 from dbx_ops.snapshots.report import CommitInfo
@@ -132,7 +133,8 @@ class DeltaTables:
         for _ in range(max(1, attempts)):
             detail = self._detail(table)
             head = self.latest_commit(table)
-            if detail.get("lastModified") not in (None, head.timestamp):
+            modified = detail.get("lastModified")
+            if modified is not None and as_utc(modified) != head.timestamp:
                 logger.info("%s changed while being read; reading again", table)
                 continue
             return TableState(
@@ -229,7 +231,7 @@ def _commit(row: dict[str, Any]) -> CommitInfo:
     params = row.get("operationParameters") or {}
     return CommitInfo(
         version=int(row["version"]),
-        timestamp=row["timestamp"],
+        timestamp=as_utc(row["timestamp"]),
         operation=str(row.get("operation") or ""),
         user=row.get("userName") or row.get("userId"),
         parameters={str(k): ("" if v is None else str(v)) for k, v in dict(params).items()},

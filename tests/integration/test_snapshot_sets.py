@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
+from dbx_ops.clock import FixedClock, utc_now
 from dbx_ops.errors import NotFoundError, RestoreError
 from dbx_ops.snapshots import Restorer, Snapshots, lookup_snapshot
 from dbx_ops.state import StateStore
@@ -65,7 +66,7 @@ def test_shallow_clone_restore_expire_and_drop(spark, schema):
     assert report.ok and report.tables[0].method == "RESTORE"
     assert _ids(spark, t) == list(range(6))
 
-    later = Snapshots(spark, store, now=lambda: datetime.now() + timedelta(days=8))
+    later = Snapshots(spark, store, now=FixedClock(utc_now() + timedelta(days=8)))
     assert later.expire(dry_run=True) and spark.catalog.tableExists(rec.clone_target)
     assert len(later.expire()) == 1
     assert not spark.catalog.tableExists(rec.clone_target)

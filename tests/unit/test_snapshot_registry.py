@@ -1,10 +1,17 @@
-from datetime import datetime
+from datetime import UTC, datetime
 
 import pytest
 
 from dbx_ops.errors import InvalidInputError
 from dbx_ops.snapshots.fingerprint import Fingerprint, fingerprint_query
-from dbx_ops.snapshots.registry import SNAPSHOTS_DDL, SnapshotRecord, same_table, validate_label
+from dbx_ops.snapshots.registry import (
+    SNAPSHOTS_DDL,
+    EventKind,
+    SnapshotEvent,
+    SnapshotRecord,
+    same_table,
+    validate_label,
+)
 
 REC = SnapshotRecord(
     label="pre-deploy-1",
@@ -27,8 +34,25 @@ def test_record_round_trips_through_a_registry_row():
     assert set(row) == {c.split()[0] for c in SNAPSHOTS_DDL.split(", ")}
     assert row["partition_columns"] == '["region"]'
     back = SnapshotRecord.from_row(row)
-    assert back == SnapshotRecord(**{**REC.__dict__, "table_features": ("appendOnly", "changeDataFeed")})
+    # Rows written before times were UTC-aware are naive: they are read as UTC.
+    assert back == SnapshotRecord(
+        **{
+            **REC.__dict__,
+            "table_features": ("appendOnly", "changeDataFeed"),
+            "commit_timestamp": datetime(2024, 6, 1, 12, 0, tzinfo=UTC),
+            "created_at": datetime(2024, 6, 1, 12, 5, tzinfo=UTC),
+        }
+    )
     assert back.table.sql == "`sales`.`orders`"
+    assert row["created_at"].tzinfo is UTC and SnapshotRecord.from_row(back.to_row()) == back
+
+
+def test_events_are_written_utc_aware_and_old_naive_events_read_as_utc():
+    event = SnapshotEvent("l", "s.t", EventKind.RESTORED, datetime(2024, 6, 1, 12, 0), "ana", 3, "{}")
+    row = event.to_row()
+    assert row["at"] == datetime(2024, 6, 1, 12, 0, tzinfo=UTC) and row["event"] == "restored"
+    assert type(row["event"]) is str
+    assert SnapshotEvent.from_row({**row, "at": datetime(2024, 6, 1, 12, 0)}).at.tzinfo is UTC
 
 
 def test_contract_columns_exist():
