@@ -20,10 +20,10 @@ import platform
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from dbx_ops.clock import Clock, utc_now
 from dbx_ops.deps.requirements import Pin, canonical, make_pin, validate_name
 from dbx_ops.errors import InvalidInputError
 
@@ -128,6 +128,26 @@ class Baseline:
     def versions(self) -> dict[str, str]:
         """Canonical name -> version."""
         return {p.name: p.version for p in self.pins}
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "runtime": self.runtime,
+            "python": self.python,
+            "captured": self.captured,
+            "source": self.source,
+            "packages": {p.name: p.version for p in self.pins},
+            "unpinned": list(self.unpinned),
+        }
+
+    def to_html(self, written_to: str | Path | None = None) -> str:
+        """HTML for ``displayHTML``: what was captured, where it was written, every package."""
+        from dbx_ops import render
+
+        where = f"written to {written_to}" if written_to else "not written (no output path)"
+        title = f"{len(self.pins)} packages of {self.runtime} (Python {self.python})"
+        table = render.html_table([[p.name, p.version] for p in self.pins], ["package", "version"])
+        return render.container(render.verdict_card(title, True, f"{where}; source: {self.source}"), table)
 
     def render(self) -> str:
         """The baseline file's text (deterministic for the same content)."""
@@ -292,7 +312,7 @@ def capture_baseline(
     spark: Any = None,
     env: Mapping[str, str] | None = None,
     distributions: Mapping[str, str] | None = None,
-    now: datetime | None = None,
+    now: Clock = utc_now,
 ) -> Baseline:
     """Capture what the running cluster ships, with exact versions.
 
@@ -307,7 +327,7 @@ def capture_baseline(
         spark: the session to read the runtime key from.
         env: environment (``DATABRICKS_RUNTIME_VERSION``); ``os.environ`` when None.
         distributions: name -> version to capture instead of the interpreter's (tests).
-        now: capture time (tests).
+        now: the clock stamping the capture (UTC).
 
     Returns:
         The captured baseline.
@@ -338,7 +358,7 @@ def capture_baseline(
             pins.append(make_pin(name, version))
         except InvalidInputError as exc:
             logger.warning("skipping %s: %s", name, exc)
-    stamp = (now or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    stamp = now().strftime("%Y-%m-%dT%H:%M:%SZ")
     where = f"DBR {running}" if running else "a local interpreter"
     baseline = Baseline(
         runtime=key,

@@ -24,15 +24,19 @@ import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from dbx_ops import render
+from dbx_ops.clock import Clock, utc_now
 from dbx_ops.deps.baseline import BASELINE_FILE, Baseline, parse_baseline
-from dbx_ops.deps.conflicts import Conflict, first_cause, parse_conflicts, parse_failures
+from dbx_ops.deps.conflicts import Conflict, ConflictKind, first_cause, parse_conflicts, parse_failures
 from dbx_ops.deps.layout import ADDITIONS_FILE, COMBINED_FILE, RuntimeFiles
 from dbx_ops.deps.requirements import Addition, Pin, parse_additions, parse_lock
-from dbx_ops.errors import DependencyError, EnvironmentSetupError, InvalidInputError
+from dbx_ops.errors import DependencyError, EnvironmentSetupError, InvalidInputError, LockConflictError
+from dbx_ops.progress import NullProgress, Progress
+from dbx_ops.verdict import Verdict
 
 logger = logging.getLogger(__name__)
 
@@ -112,12 +116,12 @@ class LockOptions:
 
 
 @dataclass(frozen=True)
-class LockResult:
+class LockResult(Verdict):
     """What ``lock`` did.
 
     Attributes:
         runtime: the runtime key.
-        ok: True when the lock was written.
+        locked: True when the lock was written (also :attr:`ok`).
         lock_path: the lock file.
         combined_path: the generated resolver input.
         pins: the lock's pins (empty on conflict).
@@ -128,8 +132,10 @@ class LockResult:
         seconds: wall time of the resolution.
     """
 
+    error_class = LockConflictError
+
     runtime: str
-    ok: bool
+    locked: bool
     lock_path: Path
     combined_path: Path
     pins: tuple[Pin, ...] = ()
@@ -138,6 +144,11 @@ class LockResult:
     raw: str = ""
     changed: bool = False
     seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        """True when the lock was written."""
+        return self.locked
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -170,6 +181,25 @@ class LockResult:
         lines += ["", "resolver output:", *("  " + ln for ln in self.raw.rstrip().splitlines())]
         return "\n".join(lines)
 
+    def _conflict_rows(self) -> list[list[str]]:
+        rows = []
+        for c in self.conflicts:
+            needs = c.requested if c.kind == ConflictKind.DIRECT else c.needs
+            fit = c.newest_fit or ("none" if c.fit_searched else "?")
+            rows.append([str(c.kind), c.requested, needs, f"{c.blocker}=={c.blocker_version}", fit])
+        return rows
+
+    _CONFLICT_HEADERS = ("kind", "addition", "needs", "runtime ships", "newest that fits")
+
+    def summary(self) -> str:
+        """One sentence: locked, or how many conflicts keep it from locking."""
+        if self.ok:
+            return f"{self.runtime}: locked {len(self.pins)} packages into {self.lock_path}."
+        return (
+            f"{self.runtime}: cannot lock, {len(self.conflicts)} conflict(s) with the runtime baseline; "
+            "change or drop the additions named above."
+        )
+
     def to_markdown(self) -> str:
         """Markdown rendering (CI summaries)."""
         if self.ok:
@@ -177,19 +207,17 @@ class LockResult:
                 f"**{self.runtime}**: locked {len(self.pins)} packages "
                 f"(releases before {self.exclude_newer})."
             )
-        rows = [
-            "| kind | addition | needs | runtime ships | newest that fits |",
-            "|---|---|---|---|---|",
-        ]
-        for c in self.conflicts:
-            needs = c.requested if c.kind == "direct" else c.needs
-            fit = c.newest_fit or ("none" if c.fit_searched else "?")
-            rows.append(
-                f"| {c.kind} | `{c.requested}` | `{needs}` | `{c.blocker}=={c.blocker_version}` | {fit} |"
-            )
+        table = render.md_table(self._conflict_rows(), self._CONFLICT_HEADERS)
         return "\n".join(
-            [f"**{self.runtime}**: cannot lock.", "", *rows, "", "```", self.raw.rstrip(), "```"]
+            [f"**{self.runtime}**: cannot lock.", "", table, "", "```", self.raw.rstrip(), "```"]
         )
+
+    def to_html(self) -> str:
+        """HTML rendering for ``displayHTML``."""
+        parts = [render.verdict_card(f"Lock for {self.runtime}", self.ok, self.summary())]
+        if self.conflicts:
+            parts.append(render.html_table(self._conflict_rows(), self._CONFLICT_HEADERS))
+        return render.container(*parts)
 
 
 def _uv_command() -> list[str]:
@@ -205,6 +233,7 @@ class Locker:
         env: environment for the subprocess; ``os.environ`` when None.
         runner: ``subprocess.run`` or a stand-in with the same signature.
         today: the date used when no exclude-newer date is given or recorded (tests).
+        now: the clock giving today's date otherwise (UTC).
     """
 
     def __init__(
@@ -214,12 +243,14 @@ class Locker:
         env: Mapping[str, str] | None = None,
         runner: Runner = subprocess.run,
         today: str | None = None,
+        now: Clock = utc_now,
     ) -> None:
         self.root = Path(root).resolve()
         self.uv = list(uv) if uv else _uv_command()
         self.env = dict(os.environ if env is None else env)
         self.runner = runner
         self.today = today
+        self.now = now
         self._checked_uv = False
 
     # -- subprocess ---------------------------------------------------------------------------
@@ -316,7 +347,7 @@ class Locker:
             recorded = recorded_exclude_newer(files.lock.read_text())
             if recorded:
                 return normalise_exclude_newer(recorded)
-        return normalise_exclude_newer(self.today or datetime.now(UTC).strftime("%Y-%m-%d"))
+        return normalise_exclude_newer(self.today or self.now().strftime("%Y-%m-%d"))
 
     # -- lock ---------------------------------------------------------------------------------
 
@@ -362,6 +393,32 @@ class Locker:
         return LockResult(
             runtime, True, files.lock, files.combined, tuple(pins), exclude_newer, (), "", changed, seconds
         )
+
+    def lock_many(
+        self,
+        runtimes: Sequence[str],
+        options: LockOptions | None = None,
+        progress: Progress | None = None,
+    ) -> list[LockResult]:
+        """:meth:`lock` each runtime in turn, one progress step per runtime.
+
+        Args:
+            runtimes: the runtime keys.
+            options: how to lock (the same for every runtime).
+            progress: where to show progress (nothing shown by default).
+
+        Returns:
+            One result per runtime, in the order given.
+        """
+        shown = progress if progress is not None else NullProgress()
+        results: list[LockResult] = []
+        with shown.task("locking", len(runtimes)):
+            for runtime in runtimes:
+                result = self.lock(runtime, options)
+                detail = "" if result.ok else f"{len(result.conflicts)} conflict(s)"
+                shown.advance(runtime, result.ok, detail)
+                results.append(result)
+        return results
 
     def _render_lock(
         self,
