@@ -155,7 +155,14 @@ def _pin_of(req: Requirement) -> str | None:
     return None
 
 
+#: Longer whitespace-free runs are no requirement uv could print; they are shortened before parsing,
+#: so reading uv's text stays linear whatever the input (a 100,000-character name).
+_MAX_TOKEN = 300
+_LONG_TOKEN = re.compile(rf"\S{{{_MAX_TOKEN},}}")
+
+
 def _normal_text(text: str) -> str:
+    text = _LONG_TOKEN.sub(lambda m: m.group(0)[:40] + "…", text)
     lines = [ln.strip() for ln in text.splitlines()]
     lines = [re.sub(r"^(error|cause|hint|help):\s*", "", ln) for ln in lines]
     return re.sub(r"\s+", " ", " ".join(lines))

@@ -25,7 +25,7 @@ from pathlib import Path
 from dbx_ops.deps.baseline import Baseline, parse_baseline, runtime_for
 from dbx_ops.deps.layout import RuntimeFiles
 from dbx_ops.deps.lock import LockFile, read_lock
-from dbx_ops.deps.requirements import Pin, canonical, make_pin, validate_name
+from dbx_ops.deps.requirements import Pin, canonical, injected_reason, make_pin, validate_name
 from dbx_ops.errors import InvalidInputError
 
 #: Never reported or removed as strays: pip's own tooling and what Databricks needs to run.
@@ -101,6 +101,13 @@ def build_spec(
     if not _DBR.match(lock.dbr) or lock.dbr != rt.dbr:
         raise InvalidInputError(f"The lock's runtime version {lock.dbr!r} does not match {rt.key}.")
     pins = tuple(make_pin(p.name, p.version, p.hashes, f"{lock.path}: {p.name}") for p in lock.pins)
+    for pin in pins:
+        reason = injected_reason(pin.name)
+        if reason:
+            raise InvalidInputError(
+                f"{lock.path} pins {pin.name}, which an init script never installs because the Databricks "
+                f"runtime provides it: {reason}; remove it from the additions and lock again."
+            )
     if any(p.hashes for p in pins) and not all(p.hashes for p in pins):
         missing = ", ".join(p.name for p in pins if not p.hashes)
         raise InvalidInputError(

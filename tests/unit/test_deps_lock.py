@@ -91,6 +91,8 @@ def test_every_conflict_is_found_one_resolver_round_at_a_time(tmp_path):
             (1, "", NUMPY),  # the full input: uv names the first conflict
             (1, "", REFERENCING),  # without numpy: the next one
             (0, "six==1.16.0\n", ""),  # without both: resolves
+            (0, "numpy==1.21.0\n", ""),  # numpy with its blocker relaxed: no other blocker
+            (0, "referencing==0.35.1\n", ""),  # referencing with attrs relaxed: no other blocker
             (0, "numpy==1.23.5\n", ""),  # newest numpy that fits
             (1, "", "no versions of referencing fit\n"),  # no referencing fits
         ]
@@ -163,7 +165,7 @@ def test_locking_several_runtimes_shows_one_progress_step_each(tmp_path):
     base = Baseline(other, "3.11", "2026-11-22", "t", (Pin("numpy", "1.23.5"),))
     (root / "requirements" / other / "runtime-baseline.in").write_text(base.render())
     (root / "requirements" / other / "additional-packages.in").write_text("six\n")
-    uv = ScriptedUv([(1, "", NUMPY), (0, "six==1.16.0\n", "")])
+    uv = ScriptedUv([(1, "", NUMPY), (0, "numpy==1.21.0\n", ""), (0, "six==1.16.0\n", "")])
     stream = io.StringIO()
     results = Locker(root, runner=uv).lock_many(
         [RT, other], LockOptions(exclude_newer="2026-11-01", find_fits=False), LineProgress(stream)
