@@ -103,3 +103,7 @@ class WorkspaceUnreachableError(WorkspaceError):
 
 class StateConflictError(DbxOpsError):
     """Concurrent writers to a state table kept conflicting; retry the operation."""
+
+
+class AuditFailedError(CheckFailedError):
+    """A dependency scan found a known vulnerability or a denied licence in a lock."""

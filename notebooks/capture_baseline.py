@@ -22,10 +22,4 @@ baseline = capture_baseline(runtime, path, spark=spark)  # noqa: F821
 
 # COMMAND ----------
 
-import html
-
-where = f"written to <code>{html.escape(path)}</code>" if path else "not written (no output path)"
-displayHTML(  # noqa: F821
-    f"<p><b>{len(baseline.pins)} packages</b> of <code>{html.escape(baseline.runtime)}</code> "
-    f"(Python {html.escape(baseline.python)}), {where}.</p><pre>{html.escape(baseline.render())}</pre>"
-)
+displayHTML(baseline.to_html(path))  # noqa: F821

@@ -25,5 +25,5 @@ displayHTML(report.to_html())  # noqa: F821
 
 # COMMAND ----------
 
-if not report.ok and dbutils.widgets.get("fail_on_drift") == "true":  # noqa: F821
-    raise RuntimeError(report.to_text())
+if dbutils.widgets.get("fail_on_drift") == "true":  # noqa: F821
+    report.raise_on_failure()

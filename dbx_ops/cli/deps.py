@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
-from datetime import UTC, datetime
 from pathlib import Path
 
 from dbx_ops.cli._common import add_json_flag, emit, to_json
@@ -168,7 +166,9 @@ def run_capture(args: argparse.Namespace) -> int:
         source_file = Path(args.from_constraints)
         if not source_file.is_file():
             raise InvalidInputError(f"{source_file} does not exist.")
-        today = datetime.now(UTC).strftime("%Y-%m-%d")
+        from dbx_ops.clock import utc_now
+
+        today = utc_now().strftime("%Y-%m-%d")
         source = args.source or f"published constraints {source_file.name} (imported offline)"
         baseline = import_baseline(source_file.read_text(), args.runtime, today, source)
         files.folder.mkdir(parents=True, exist_ok=True)
@@ -206,8 +206,11 @@ def run_lock(args: argparse.Namespace) -> int:
         find_fits=not args.no_fit,
         offline=args.offline,
     )
-    locker = Locker(args.root)
-    results = [locker.lock(rt, options) for rt in _runtimes(args)]
+    from dbx_ops.progress import NullProgress, auto_progress
+
+    runtimes = _runtimes(args)
+    progress = auto_progress() if len(runtimes) > 1 else NullProgress()
+    results = Locker(args.root).lock_many(runtimes, options, progress)
     if args.markdown:
         print("\n\n".join(r.to_markdown() for r in results))
     elif args.json:
@@ -219,7 +222,7 @@ def run_lock(args: argparse.Namespace) -> int:
 
 def run_init_script(args: argparse.Namespace) -> int:
     from dbx_ops.deps.baseline import runtime_for
-    from dbx_ops.deps.initscript import render_init_script, write_init_script
+    from dbx_ops.deps.initscript import is_up_to_date, write_init_script
     from dbx_ops.deps.layout import RuntimeFiles
 
     rows: list[dict[str, object]] = []
@@ -230,18 +233,7 @@ def run_init_script(args: argparse.Namespace) -> int:
             rows.append({"runtime": rt, "path": "", "skipped": "serverless compute runs no init scripts"})
             continue
         if args.check:
-            from dbx_ops.deps.baseline import parse_baseline
-            from dbx_ops.deps.initscript import build_spec
-            from dbx_ops.deps.lock import read_lock
-
-            spec = build_spec(
-                read_lock(files.lock),
-                parse_baseline(files.baseline.read_text(), str(files.baseline)),
-                str(files.lock.relative_to(files.root)),
-                args.protect,
-            )
-            current = files.init_script.read_text() if files.init_script.is_file() else ""
-            up_to_date = current == render_init_script(spec, args.pip)
+            up_to_date = is_up_to_date(args.root, rt, args.pip, args.protect)
             stale = stale or not up_to_date
             rows.append({"runtime": rt, "path": str(files.init_script), "up_to_date": up_to_date})
         else:
@@ -279,16 +271,7 @@ def run_audit(args: argparse.Namespace) -> int:
         print(report.to_markdown())
     else:
         emit(args, report.to_dict(), report.to_text)
-    if report.findings:
-        return 1
-    if report.unaudited:
-        print(
-            f"error: pip-audit could not audit {len(report.unaudited)} pinned package(s) (no answer from the "
-            "PyPI advisory API for them), so the lock is not known to be free of CVEs; rerun with network "
-            "access to pypi.org.",
-            file=sys.stderr,
-        )
-        return 2
+    report.raise_on_failure()
     return 0
 
 
@@ -304,4 +287,5 @@ def run_env_check(args: argparse.Namespace) -> int:
         print(report.to_html())
     else:
         emit(args, report.to_dict(), report.to_text)
-    return 0 if report.ok else 1
+    report.raise_on_failure()
+    return 0

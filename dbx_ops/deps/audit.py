@@ -19,7 +19,6 @@
 
 from __future__ import annotations
 
-import html
 import json
 import logging
 import os
@@ -33,9 +32,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from dbx_ops import render
 from dbx_ops.deps.lock import LockFile, read_lock
 from dbx_ops.deps.requirements import canonical
-from dbx_ops.errors import DependencyError, EnvironmentSetupError
+from dbx_ops.errors import AuditFailedError, DependencyError, EnvironmentSetupError
+from dbx_ops.verdict import Check, Verdict, checks_html, checks_markdown
 
 logger = logging.getLogger(__name__)
 
@@ -149,7 +150,7 @@ class LicenceFinding:
 
 
 @dataclass(frozen=True)
-class AuditReport:
+class AuditReport(Verdict):
     """The result of the scans.
 
     Attributes:
@@ -160,6 +161,8 @@ class AuditReport:
         scanners: scanner -> ``ran`` / ``skipped: <why>``.
         unaudited: pins the CVE scanner could not check (with the reason).
     """
+
+    error_class = AuditFailedError
 
     lock: str
     vulnerabilities: tuple[Vulnerability, ...] = ()
@@ -184,6 +187,47 @@ class AuditReport:
         """True when nothing was found and every pin could be audited."""
         return not self.findings and not self.unaudited
 
+    @property
+    def checks(self) -> tuple[Check, ...]:
+        """One :class:`~dbx_ops.verdict.Check` per scanner, in name order."""
+        out = []
+        for name, state in sorted(self.scanners.items()):
+            ok = not state.startswith("ran: FAILED")
+            if name == "pip-audit":
+                ok = not self.vulnerabilities and not self.unaudited
+            elif name == "pip-licenses":
+                ok = not self.denied
+            out.append(Check(name, ok, "no findings", state.splitlines()[0] if state else "-"))
+        return tuple(out)
+
+    def summary(self) -> str:
+        """One sentence: what was found, or why the lock is not known to be clean."""
+        if self.findings:
+            parts = []
+            if self.vulnerabilities:
+                parts.append(f"{len(self.vulnerabilities)} known vulnerabilit(ies)")
+            if self.denied:
+                parts.append(f"{len(self.denied)} denied licence(s)")
+            if any(state.startswith("ran: FAILED") for state in self.scanners.values()):
+                parts.append("a failing scanner")
+            found = " and ".join(parts)
+            return f"The audit of {self.lock} found {found}; upgrade or replace them and lock again."
+        if self.unaudited:
+            return (
+                f"pip-audit could not audit {len(self.unaudited)} pinned package(s) (no answer from the PyPI "
+                "advisory API for them), so the lock is not known to be free of CVEs; rerun with network "
+                "access to pypi.org."
+            )
+        return f"The audit of {self.lock} found nothing."
+
+    def raise_on_failure(self) -> None:
+        """Raise :class:`~dbx_ops.errors.AuditFailedError` on a finding, or
+        :class:`~dbx_ops.errors.DependencyError` when pins could not be audited."""
+        if self.findings:
+            raise AuditFailedError(self.summary())
+        if self.unaudited:
+            raise DependencyError(self.summary())
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
         return {
@@ -196,6 +240,23 @@ class AuditReport:
             "scanners": dict(self.scanners),
             "unaudited": list(self.unaudited),
         }
+
+    def _vulnerability_rows(self) -> list[list[str]]:
+        return [
+            [
+                v.package,
+                v.version,
+                v.id + (f" ({', '.join(v.aliases)})" if v.aliases else ""),
+                ", ".join(v.fix_versions) or "no fix released",
+            ]
+            for v in self.vulnerabilities
+        ]
+
+    def _licence_rows(self) -> list[list[str]]:
+        return [[f.package, f.version, f.licence, ", ".join(f.denied)] for f in self.denied]
+
+    _VULN_HEADERS = ("package", "version", "advisory", "fixed in")
+    _LICENCE_HEADERS = ("package", "version", "licence", "denied by")
 
     def to_text(self) -> str:
         """Human rendering."""
@@ -222,49 +283,33 @@ class AuditReport:
 
     def to_markdown(self) -> str:
         """Markdown rendering."""
-        out = [f"**Audit of `{self.lock}`: {'ok' if self.ok else 'failed'}**", ""]
+        out = [f"**Audit of `{render.md_esc(self.lock)}`: {'ok' if self.ok else 'failed'}**", ""]
+        out += [checks_markdown(self.checks), ""]
         if self.vulnerabilities:
-            out += ["| package | version | advisory | fixed in |", "|---|---|---|---|"]
-            out += [
-                f"| `{v.package}` | {v.version} | {v.id} | {', '.join(v.fix_versions) or '-'} |"
-                for v in self.vulnerabilities
-            ]
-            out.append("")
+            out += [render.md_table(self._vulnerability_rows(), self._VULN_HEADERS), ""]
         if self.denied:
-            out += ["| package | version | licence | denied by |", "|---|---|---|---|"]
-            out += [
-                f"| `{f.package}` | {f.version} | {f.licence} | {', '.join(f.denied)} |" for f in self.denied
-            ]
-        return "\n".join(out)
+            out += [render.md_table(self._licence_rows(), self._LICENCE_HEADERS)]
+        return "\n".join(out).rstrip() + "\n"
 
     def to_html(self) -> str:
         """HTML rendering for ``displayHTML``."""
-        esc = html.escape
-        rows = "".join(
-            f"<tr><td>{esc(v.package)}</td><td>{esc(v.version)}</td><td>{esc(v.id)}</td>"
-            f"<td>{esc(', '.join(v.fix_versions))}</td></tr>"
-            for v in self.vulnerabilities
-        )
-        lic = "".join(
-            f"<tr><td>{esc(f.package)}</td><td>{esc(f.version)}</td><td>{esc(f.licence)}</td></tr>"
-            for f in self.denied
-        )
-        colour = "#1a7f37" if self.ok else "#cf222e"
-        return (
-            f"<p style='color:{colour}'><b>Audit of <code>{esc(self.lock)}</code>: "
-            f"{'ok' if self.ok else 'failed'}</b></p>"
-            + (
-                "<table><tr><th>package</th><th>version</th><th>advisory</th><th>fixed in</th></tr>"
-                f"{rows}</table>"
-                if rows
-                else ""
+        parts = [
+            render.verdict_card(f"Audit of {self.lock}", self.ok, self.summary()),
+            checks_html(self.checks),
+        ]
+        if self.vulnerabilities:
+            parts.append(
+                render.section(
+                    "Vulnerabilities", render.html_table(self._vulnerability_rows(), self._VULN_HEADERS)
+                )
             )
-            + (
-                f"<table><tr><th>package</th><th>version</th><th>denied licence</th></tr>{lic}</table>"
-                if lic
-                else ""
+        if self.denied:
+            parts.append(
+                render.section(
+                    "Denied licences", render.html_table(self._licence_rows(), self._LICENCE_HEADERS)
+                )
             )
-        )
+        return render.container(*parts)
 
 
 def parse_pip_audit(data: Mapping[str, Any]) -> tuple[list[Vulnerability], list[str]]:

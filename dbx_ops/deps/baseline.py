@@ -20,11 +20,11 @@ import platform
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from dbx_ops.deps.requirements import Pin, canonical, make_pin, validate_name
+from dbx_ops.clock import Clock, utc_now
+from dbx_ops.deps.requirements import Pin, _show, canonical, make_pin, validate_name
 from dbx_ops.errors import InvalidInputError
 
 logger = logging.getLogger(__name__)
@@ -40,6 +40,7 @@ _URL_LINE = re.compile(r"^(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)\s*@\s*\S+$")
 _MASKED = re.compile(r"^#\s+-\s+(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)==(?P<version>\S+)$")
 
 #: Python version of each runtime's notebooks (Databricks release notes).
+_MASKED_NOTE = "masked in the published file (installed, not constrained):"
 _FIXED = ("# Python packages Databricks runtime", "# Used as constraints by")
 _PYTHON_BY_DBR = {"13.3": "3.10", "14.3": "3.10", "15.4": "3.11", "16.4": "3.12", "17.3": "3.12"}
 _SERVERLESS = {"serverless-v4": ("client.4", "3.12")}
@@ -129,6 +130,40 @@ class Baseline:
         """Canonical name -> version."""
         return {p.name: p.version for p in self.pins}
 
+    def masked(self) -> dict[str, str]:
+        """Packages the runtime ships that the published file masks (name -> installed version).
+
+        They are not constraints, so a lock may move them; see :meth:`Locker.lock`'s warnings.
+        """
+        out: dict[str, str] = {}
+        for note in self.notes:
+            if note.startswith(_MASKED_NOTE):
+                for item in note[len(_MASKED_NOTE) :].split(","):
+                    name, _, version = item.strip().partition("==")
+                    if name and version:
+                        out[canonical(name)] = version
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "runtime": self.runtime,
+            "python": self.python,
+            "captured": self.captured,
+            "source": self.source,
+            "packages": {p.name: p.version for p in self.pins},
+            "unpinned": list(self.unpinned),
+        }
+
+    def to_html(self, written_to: str | Path | None = None) -> str:
+        """HTML for ``displayHTML``: what was captured, where it was written, every package."""
+        from dbx_ops import render
+
+        where = f"written to {written_to}" if written_to else "not written (no output path)"
+        title = f"{len(self.pins)} packages of {self.runtime} (Python {self.python})"
+        table = render.html_table([[p.name, p.version] for p in self.pins], ["package", "version"])
+        return render.container(render.verdict_card(title, True, f"{where}; source: {self.source}"), table)
+
     def render(self) -> str:
         """The baseline file's text (deterministic for the same content)."""
         rt = runtime_for(self.runtime, self.python)
@@ -160,7 +195,7 @@ def parse_baseline(text: str, source: str = BASELINE_FILE) -> Baseline:
     header: dict[str, str] = {}
     notes: list[str] = []
     pins: dict[str, Pin] = {}
-    for number, raw in enumerate(text.splitlines(), start=1):
+    for number, raw in enumerate(text.removeprefix("\ufeff").splitlines(), start=1):
         line = raw.strip()
         if not line:
             continue
@@ -180,7 +215,9 @@ def parse_baseline(text: str, source: str = BASELINE_FILE) -> Baseline:
             continue
         match = _CONSTRAINT.match(line.split(";")[0].strip())
         if not match:
-            raise InvalidInputError(f"{source}:{number}: {line!r} is not a pinned package (name==version).")
+            raise InvalidInputError(
+                f"{source}:{number}: {_show(line)} is not a pinned package (name==version)."
+            )
         pin = make_pin(match.group("name"), match.group("version"), where=f"{source}:{number}")
         pins[pin.name] = pin
     for key in ("runtime", "python"):
@@ -223,7 +260,7 @@ def import_baseline(constraints: str, runtime: str, imported_on: str, source: st
     masked: list[str] = []
     unpinned: set[str] = set()
     title = ""
-    for number, raw in enumerate(constraints.splitlines(), start=1):
+    for number, raw in enumerate(constraints.removeprefix("\ufeff").splitlines(), start=1):
         line = raw.strip()
         if not line:
             continue
@@ -240,13 +277,18 @@ def import_baseline(constraints: str, runtime: str, imported_on: str, source: st
             continue
         match = _CONSTRAINT.match(line.split(";")[0].strip())
         if not match:
-            raise InvalidInputError(f"constraints.txt:{number}: {line!r} is not a name~=version line.")
+            raise InvalidInputError(f"constraints.txt:{number}: {_show(line)} is not a name~=version line.")
         pin = make_pin(match.group("name"), match.group("version"), where=f"constraints.txt:{number}")
         pins[pin.name] = pin
+    if not pins:
+        raise InvalidInputError(
+            f"The constraints file for {rt.key} has no packages (no name~=version lines); "
+            "nothing was written: check the file is the published constraints.txt of that runtime."
+        )
     notes = [f"published title: {title}"] if title else []
     notes.append("versions converted from ~= to == (the published file names the installed version)")
     if masked:
-        notes.append("masked in the published file (installed, not constrained): " + ", ".join(masked))
+        notes.append(f"{_MASKED_NOTE} " + ", ".join(masked))
     return Baseline(
         runtime=rt.key,
         python=rt.python,
@@ -292,7 +334,7 @@ def capture_baseline(
     spark: Any = None,
     env: Mapping[str, str] | None = None,
     distributions: Mapping[str, str] | None = None,
-    now: datetime | None = None,
+    now: Clock = utc_now,
 ) -> Baseline:
     """Capture what the running cluster ships, with exact versions.
 
@@ -307,7 +349,7 @@ def capture_baseline(
         spark: the session to read the runtime key from.
         env: environment (``DATABRICKS_RUNTIME_VERSION``); ``os.environ`` when None.
         distributions: name -> version to capture instead of the interpreter's (tests).
-        now: capture time (tests).
+        now: the clock stamping the capture (UTC).
 
     Returns:
         The captured baseline.
@@ -338,7 +380,7 @@ def capture_baseline(
             pins.append(make_pin(name, version))
         except InvalidInputError as exc:
             logger.warning("skipping %s: %s", name, exc)
-    stamp = (now or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    stamp = now().strftime("%Y-%m-%dT%H:%M:%SZ")
     where = f"DBR {running}" if running else "a local interpreter"
     baseline = Baseline(
         runtime=key,

@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from enum import StrEnum
 
 from packaging.requirements import InvalidRequirement, Requirement
 
@@ -40,6 +41,20 @@ _NOT_FOUND = re.compile(r"(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*) was not found in 
 _NO_VERSION = re.compile(rf"there is no version of (?P<req>{_REQ})")
 
 
+class ConflictKind(StrEnum):
+    """How an addition clashes with the runtime baseline."""
+
+    DIRECT = "direct"
+    TRANSITIVE = "transitive"
+
+
+class FailureKind(StrEnum):
+    """Why a requirement cannot be met at all."""
+
+    NOT_FOUND = "not-found"
+    NO_VERSION = "no-version"
+
+
 @dataclass(frozen=True)
 class Conflict:
     """One addition the runtime baseline blocks.
@@ -56,7 +71,7 @@ class Conflict:
         fit_searched: True once the newest fit was looked for (then a None ``newest_fit`` means none fits).
     """
 
-    kind: str
+    kind: ConflictKind
     package: str
     requested: str
     blocker: str
@@ -72,7 +87,7 @@ class Conflict:
 
     def summary(self) -> str:
         """One sentence naming both sides, the blocker and the way out."""
-        if self.kind == "direct":
+        if self.kind == ConflictKind.DIRECT:
             text = (
                 f"{self.requested} conflicts with the runtime's {self.blocker}=={self.blocker_version} "
                 f"(direct: the runtime already ships {self.blocker})"
@@ -92,7 +107,7 @@ class Conflict:
     def to_dict(self) -> dict[str, object]:
         """JSON-ready form."""
         return {
-            "kind": self.kind,
+            "kind": str(self.kind),
             "package": self.package,
             "requested": self.requested,
             "blocker": self.blocker,
@@ -112,12 +127,12 @@ class ResolverFailure:
         requirement: the requirement that cannot be met.
     """
 
-    kind: str
+    kind: FailureKind
     requirement: str
 
     def summary(self) -> str:
         """One sentence."""
-        if self.kind == "not-found":
+        if self.kind == FailureKind.NOT_FOUND:
             return f"{self.requirement} is not on the package index; check the name."
         return f"no released version matches {self.requirement}; check the version."
 
@@ -140,7 +155,14 @@ def _pin_of(req: Requirement) -> str | None:
     return None
 
 
+#: Longer whitespace-free runs are no requirement uv could print; they are shortened before parsing,
+#: so reading uv's text stays linear whatever the input (a 100,000-character name).
+_MAX_TOKEN = 300
+_LONG_TOKEN = re.compile(rf"\S{{{_MAX_TOKEN},}}")
+
+
 def _normal_text(text: str) -> str:
+    text = _LONG_TOKEN.sub(lambda m: m.group(0)[:40] + "…", text)
     lines = [ln.strip() for ln in text.splitlines()]
     lines = [re.sub(r"^(error|cause|hint|help):\s*", "", ln) for ln in lines]
     return re.sub(r"\s+", " ", " ".join(lines))
@@ -182,7 +204,7 @@ def parse_conflicts(
             continue
         found.setdefault(
             (name, name),
-            Conflict("direct", name, additions[name], name, baseline[name]),
+            Conflict(ConflictKind.DIRECT, name, additions[name], name, baseline[name]),
         )
 
     # Dependency edges: subject (a package, maybe a version range) -> requirement it needs.
@@ -241,7 +263,7 @@ def parse_conflicts(
         if blocked in additions and addition == blocked:
             continue
         found[key] = Conflict(
-            "transitive",
+            ConflictKind.TRANSITIVE,
             addition,
             additions.get(addition, addition),
             blocked,
@@ -255,8 +277,8 @@ def parse_conflicts(
 def parse_failures(text: str) -> list[ResolverFailure]:
     """Failures that are not conflicts: unknown packages and versions that do not exist."""
     flat = _normal_text(text)
-    out = [ResolverFailure("not-found", m.group("name")) for m in _NOT_FOUND.finditer(flat)]
-    out += [ResolverFailure("no-version", m.group("req")) for m in _NO_VERSION.finditer(flat)]
+    out = [ResolverFailure(FailureKind.NOT_FOUND, m.group("name")) for m in _NOT_FOUND.finditer(flat)]
+    out += [ResolverFailure(FailureKind.NO_VERSION, m.group("req")) for m in _NO_VERSION.finditer(flat)]
     return out
 
 

@@ -16,24 +16,26 @@ Any drift makes the check fail (exit 1).
 
 from __future__ import annotations
 
-import html
 import json
 import logging
 import subprocess
 import sys
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
+from dbx_ops import render
 from dbx_ops.deps.baseline import BASELINE_FILE, Baseline, installed_distributions, parse_baseline
 from dbx_ops.deps.initscript import DEFAULT_PROTECTED, PROTECTED_PREFIXES
 from dbx_ops.deps.lock import LockFile, read_lock
 from dbx_ops.deps.requirements import canonical
-from dbx_ops.errors import EnvironmentSetupError
+from dbx_ops.errors import EnvironmentDriftError, EnvironmentSetupError
+from dbx_ops.verdict import Check, Verdict, checks_html, checks_markdown
 
 logger = logging.getLogger(__name__)
 
@@ -60,26 +62,61 @@ def version_matches(installed: str, pinned: str) -> bool:
         return installed == pinned
 
 
+class DriftKind(StrEnum):
+    """How a package differs from the lock or the baseline."""
+
+    MISSING = "missing"
+    WRONG_VERSION = "wrong-version"
+    BASELINE_CHANGED = "baseline-changed"
+    BASELINE_MISSING = "baseline-missing"
+    STRAY = "stray"
+    PYTHON = "python"
+
+
+_DRIFT_MEANING = {
+    DriftKind.MISSING: "pinned in the lock, not installed",
+    DriftKind.WRONG_VERSION: "pinned in the lock, installed at another version",
+    DriftKind.BASELINE_CHANGED: "the runtime ships another version than its baseline",
+    DriftKind.BASELINE_MISSING: "in the runtime baseline, not installed",
+    DriftKind.STRAY: "installed, but neither in the baseline, the lock nor protected",
+    DriftKind.PYTHON: "the interpreter is not the lock's Python version",
+}
+
+
 @dataclass(frozen=True)
 class Drift:
     """One difference between the environment and the lock.
 
     Attributes:
-        kind: ``missing``, ``wrong-version``, ``baseline-changed``, ``baseline-missing``, ``stray``
-            or ``python``.
+        kind: what differs (:class:`DriftKind`).
         package: the canonical package name (``python`` for the interpreter).
         expected: the version the lock or baseline names ('' for a stray).
         installed: the installed version ('' when missing).
     """
 
-    kind: str
+    kind: DriftKind
     package: str
     expected: str
     installed: str
 
     def to_dict(self) -> dict[str, str]:
         """JSON-ready form."""
-        return dict(self.__dict__)
+        return {
+            "kind": str(self.kind),
+            "package": self.package,
+            "expected": self.expected,
+            "installed": self.installed,
+        }
+
+    def to_check(self) -> Check:
+        """This drift as the one check record (a failed check named after the package)."""
+        return Check(
+            self.package,
+            False,
+            self.expected or "-",
+            self.installed or "-",
+            f"{self.kind}: {_DRIFT_MEANING[self.kind]}",
+        )
 
 
 @dataclass(frozen=True)
@@ -126,7 +163,7 @@ def inspect_interpreter(
 
 
 @dataclass(frozen=True)
-class EnvReport:
+class EnvReport(Verdict):
     """The result of an environment check.
 
     Attributes:
@@ -137,6 +174,8 @@ class EnvReport:
         checked: how many lock pins were checked.
         drifts: every difference found.
     """
+
+    error_class = EnvironmentDriftError
 
     lock: str
     runtime: str
@@ -150,9 +189,27 @@ class EnvReport:
         """True when nothing drifted."""
         return not self.drifts
 
+    @property
+    def checks(self) -> tuple[Check, ...]:
+        """Every drift as a failed :class:`~dbx_ops.verdict.Check` (empty when ok)."""
+        return tuple(d.to_check() for d in self.drifts)
+
     def by_kind(self, kind: str) -> list[Drift]:
         """The drifts of one kind."""
         return [d for d in self.drifts if d.kind == kind]
+
+    def summary(self) -> str:
+        """One sentence: ok, or how many drifts of which kinds."""
+        if self.ok:
+            return f"The environment matches {self.lock} ({self.checked} pinned packages)."
+        counts: dict[str, int] = {}
+        for d in self.drifts:
+            counts[str(d.kind)] = counts.get(str(d.kind), 0) + 1
+        kinds = ", ".join(f"{n} {k}" for k, n in counts.items())
+        return (
+            f"The environment drifted from {self.lock} ({kinds}); "
+            "run the init script or lock again, then check again."
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -167,44 +224,30 @@ class EnvReport:
         }
 
     def _rows(self) -> list[tuple[str, str, str, str]]:
-        return [(d.kind, d.package, d.expected or "-", d.installed or "-") for d in self.drifts]
+        return [(str(d.kind), d.package, d.expected or "-", d.installed or "-") for d in self.drifts]
 
     def to_text(self) -> str:
         """Human rendering."""
         head = f"environment vs {self.lock} ({self.runtime}, Python {self.python}): "
         if self.ok:
             return head + f"ok, all {self.checked} pinned packages in place, no strays."
-        lines = [head + f"DRIFT ({len(self.drifts)})"]
-        width = max(len(r[1]) for r in self._rows())
-        for kind, pkg, expected, installed in self._rows():
-            lines.append(f"  {kind:<17} {pkg:<{width}}  expected {expected:<14} installed {installed}")
-        return "\n".join(lines)
+        table = render.text_table(self._rows(), ["drift", "package", "expected", "installed"])
+        return head + f"DRIFT ({len(self.drifts)})\n" + table
 
     def to_markdown(self) -> str:
         """Markdown rendering."""
         if self.ok:
-            return f"**Environment ok** against `{self.lock}` ({self.checked} pins)."
-        rows = ["| drift | package | expected | installed |", "|---|---|---|---|"]
-        rows += [f"| {k} | `{p}` | {e} | {i} |" for k, p, e, i in self._rows()]
-        return "\n".join([f"**Environment drift** against `{self.lock}`:", "", *rows])
+            return f"**Environment ok** against `{render.md_esc(self.lock)}` ({self.checked} pins)."
+        return "\n".join(
+            [f"**Environment drift** against `{render.md_esc(self.lock)}`:", "", checks_markdown(self.checks)]
+        )
 
     def to_html(self) -> str:
         """HTML rendering for ``displayHTML`` in a notebook."""
-        esc = html.escape
-        if self.ok:
-            return (
-                f"<p style='color:#1a7f37'><b>Environment ok</b> against <code>{esc(self.lock)}</code> "
-                f"({self.checked} pinned packages, Python {esc(self.python)}).</p>"
-            )
-        cells = "".join(
-            f"<tr><td>{esc(k)}</td><td><code>{esc(p)}</code></td><td>{esc(e)}</td><td>{esc(i)}</td></tr>"
-            for k, p, e, i in self._rows()
-        )
-        return (
-            f"<p style='color:#cf222e'><b>Environment drift</b> against <code>{esc(self.lock)}</code>:</p>"
-            "<table><tr><th>drift</th><th>package</th><th>expected</th><th>installed</th></tr>"
-            f"{cells}</table>"
-        )
+        title = f"Environment {'ok' if self.ok else 'drift'} against {self.lock}"
+        detail = f"{self.checked} pinned packages, Python {self.python}; {self.summary()}"
+        body = "" if self.ok else checks_html(self.checks)
+        return render.container(render.verdict_card(title, self.ok, detail), body)
 
 
 def compare(
@@ -228,14 +271,14 @@ def compare(
     lock_python = lock.python
     running = ".".join(interpreter.python.split(".")[:2])
     if lock_python and running != lock_python:
-        drifts.append(Drift("python", "python", lock_python, interpreter.python))
+        drifts.append(Drift(DriftKind.PYTHON, "python", lock_python, interpreter.python))
     locked = {p.name: p.version for p in lock.pins}
     for name, version in sorted(locked.items()):
         have = installed.get(name)
         if have is None:
-            drifts.append(Drift("missing", name, version, ""))
+            drifts.append(Drift(DriftKind.MISSING, name, version, ""))
         elif not version_matches(have, version):
-            drifts.append(Drift("wrong-version", name, version, have))
+            drifts.append(Drift(DriftKind.WRONG_VERSION, name, version, have))
     known = set(locked) | {canonical(p) for p in protected}
     if baseline is not None:
         known |= baseline.names()
@@ -244,14 +287,14 @@ def compare(
                 continue
             have = installed.get(pin.name)
             if have is None:
-                drifts.append(Drift("baseline-missing", pin.name, pin.version, ""))
+                drifts.append(Drift(DriftKind.BASELINE_MISSING, pin.name, pin.version, ""))
             elif not version_matches(have, pin.version):
-                drifts.append(Drift("baseline-changed", pin.name, pin.version, have))
+                drifts.append(Drift(DriftKind.BASELINE_CHANGED, pin.name, pin.version, have))
     if strays:
         for name in sorted(installed):
             if name in known or name.startswith(PROTECTED_PREFIXES):
                 continue
-            drifts.append(Drift("stray", name, "", installed[name]))
+            drifts.append(Drift(DriftKind.STRAY, name, "", installed[name]))
     return EnvReport(
         lock=str(lock.path),
         runtime=lock.runtime,

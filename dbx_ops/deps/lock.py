@@ -24,22 +24,36 @@ import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from dbx_ops import render
+from dbx_ops.clock import Clock, utc_now
 from dbx_ops.deps.baseline import BASELINE_FILE, Baseline, parse_baseline
-from dbx_ops.deps.conflicts import Conflict, first_cause, parse_conflicts, parse_failures
+from dbx_ops.deps.conflicts import Conflict, ConflictKind, first_cause, parse_conflicts, parse_failures
 from dbx_ops.deps.layout import ADDITIONS_FILE, COMBINED_FILE, RuntimeFiles
-from dbx_ops.deps.requirements import Addition, Pin, parse_additions, parse_lock
-from dbx_ops.errors import DependencyError, EnvironmentSetupError, InvalidInputError
+from dbx_ops.deps.requirements import INJECTED, Addition, Pin, canonical, parse_additions, parse_lock
+from dbx_ops.errors import (
+    DbxOpsError,
+    DependencyError,
+    EnvironmentSetupError,
+    InvalidInputError,
+    LockConflictError,
+)
+from dbx_ops.progress import NullProgress, Progress
+from dbx_ops.verdict import Verdict
 
 logger = logging.getLogger(__name__)
 
 #: The uv release locks are made with; another version may resolve differently.
 UV_VERSION = "0.13.9"
-#: At most this many resolver rounds are spent finding further conflicts.
-MAX_CONFLICT_ROUNDS = 5
+#: At most this many resolver rounds are spent finding further conflicts (each round sets aside at
+#: least one addition, so only files with more conflicting additions than this reach it; the report
+#: then says the list is partial).
+MAX_CONFLICT_ROUNDS = 25
+#: At most this many extra rounds per conflicting addition look for further blockers of it.
+MAX_BLOCKER_ROUNDS = 3
 _EXCLUDE_NEWER = re.compile(r"^#\s*exclude-newer:\s*(?P<value>\S+)\s*$", re.MULTILINE)
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}:\d{2}Z)?$")
 
@@ -112,12 +126,12 @@ class LockOptions:
 
 
 @dataclass(frozen=True)
-class LockResult:
+class LockResult(Verdict):
     """What ``lock`` did.
 
     Attributes:
         runtime: the runtime key.
-        ok: True when the lock was written.
+        locked: True when the lock was written (also :attr:`ok`).
         lock_path: the lock file.
         combined_path: the generated resolver input.
         pins: the lock's pins (empty on conflict).
@@ -126,10 +140,16 @@ class LockResult:
         raw: the resolver's own explanation (on failure), kept verbatim.
         changed: True when the lock file's bytes changed.
         seconds: wall time of the resolution.
+        warnings: things a person should know about a written lock (a masked runtime package downgraded).
+        unexplained: on failure, what still fails once the conflicting additions are set aside, when
+            that is not a baseline conflict ('' when nothing does).
+        unchecked: on failure, additions no resolver round got to (the round limit was reached).
     """
 
+    error_class = LockConflictError
+
     runtime: str
-    ok: bool
+    locked: bool
     lock_path: Path
     combined_path: Path
     pins: tuple[Pin, ...] = ()
@@ -138,6 +158,39 @@ class LockResult:
     raw: str = ""
     changed: bool = False
     seconds: float = 0.0
+    warnings: tuple[str, ...] = ()
+    unexplained: str = ""
+    unchecked: tuple[str, ...] = ()
+
+    @property
+    def complete(self) -> bool:
+        """True when the conflict list is the whole story (nothing unexplained, nothing unchecked)."""
+        return not self.unexplained and not self.unchecked
+
+    def partial_note(self) -> str:
+        """One sentence saying the conflict list is partial and how to get the rest ('' when complete)."""
+        if self.complete:
+            return ""
+        parts = []
+        if self.unexplained:
+            parts.append(
+                f"with the conflicting additions set aside, uv still cannot lock: {self.unexplained}"
+            )
+        if self.unchecked:
+            parts.append(
+                f"{len(self.unchecked)} addition(s) were not checked after {MAX_CONFLICT_ROUNDS} resolver "
+                f"rounds ({', '.join(self.unchecked)})"
+            )
+        return (
+            "This list is partial: "
+            + "; ".join(parts)
+            + ". Fix what is listed and lock again to see the rest."
+        )
+
+    @property
+    def ok(self) -> bool:
+        """True when the lock was written."""
+        return self.locked
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -152,23 +205,49 @@ class LockResult:
             "conflicts": [c.to_dict() for c in self.conflicts],
             "resolver_output": self.raw,
             "seconds": round(self.seconds, 3),
+            "warnings": list(self.warnings),
+            "complete": self.complete,
+            "unexplained": self.unexplained,
+            "unchecked": list(self.unchecked),
         }
 
     def to_text(self) -> str:
         """Human rendering: the structured explanation first, the resolver's own text below."""
         if self.ok:
             state = "updated" if self.changed else "unchanged"
-            return (
+            head = (
                 f"{self.runtime}: locked {len(self.pins)} packages into {self.lock_path} ({state}; "
                 f"releases before {self.exclude_newer}; {self.seconds:.1f}s)"
             )
+            return "\n".join([head, *(f"  warning: {w}" for w in self.warnings)])
         lines = [
             f"{self.runtime}: cannot lock — {len(self.conflicts)} conflict(s) with the runtime baseline:"
         ]
         for c in self.conflicts:
             lines.append(f"  - {c.summary()}")
+        if not self.complete:
+            lines.append(f"  {self.partial_note()}")
         lines += ["", "resolver output:", *("  " + ln for ln in self.raw.rstrip().splitlines())]
         return "\n".join(lines)
+
+    def _conflict_rows(self) -> list[list[str]]:
+        rows = []
+        for c in self.conflicts:
+            needs = c.requested if c.kind == ConflictKind.DIRECT else c.needs
+            fit = c.newest_fit or ("none" if c.fit_searched else "?")
+            rows.append([str(c.kind), c.requested, needs, f"{c.blocker}=={c.blocker_version}", fit])
+        return rows
+
+    _CONFLICT_HEADERS = ("kind", "addition", "needs", "runtime ships", "newest that fits")
+
+    def summary(self) -> str:
+        """One sentence: locked, or how many conflicts keep it from locking."""
+        if self.ok:
+            return f"{self.runtime}: locked {len(self.pins)} packages into {self.lock_path}."
+        return (
+            f"{self.runtime}: cannot lock, {len(self.conflicts)} conflict(s) with the runtime baseline; "
+            "change or drop the additions named above."
+        )
 
     def to_markdown(self) -> str:
         """Markdown rendering (CI summaries)."""
@@ -177,19 +256,24 @@ class LockResult:
                 f"**{self.runtime}**: locked {len(self.pins)} packages "
                 f"(releases before {self.exclude_newer})."
             )
-        rows = [
-            "| kind | addition | needs | runtime ships | newest that fits |",
-            "|---|---|---|---|---|",
-        ]
-        for c in self.conflicts:
-            needs = c.requested if c.kind == "direct" else c.needs
-            fit = c.newest_fit or ("none" if c.fit_searched else "?")
-            rows.append(
-                f"| {c.kind} | `{c.requested}` | `{needs}` | `{c.blocker}=={c.blocker_version}` | {fit} |"
-            )
+        table = render.md_table(self._conflict_rows(), self._CONFLICT_HEADERS)
+        note = ["", render.md_esc(self.partial_note())] if not self.complete else []
         return "\n".join(
-            [f"**{self.runtime}**: cannot lock.", "", *rows, "", "```", self.raw.rstrip(), "```"]
+            [f"**{self.runtime}**: cannot lock.", "", table, *note, "", "```", self.raw.rstrip(), "```"]
         )
+
+    def to_html(self) -> str:
+        """HTML rendering for ``displayHTML``."""
+        parts = [
+            render.verdict_card(f"Lock for {self.runtime}", self.ok, self.summary(), bool(self.warnings))
+        ]
+        if self.warnings:
+            parts.append(render.html_list(self.warnings))
+        if self.conflicts:
+            parts.append(render.html_table(self._conflict_rows(), self._CONFLICT_HEADERS))
+        if not self.complete:
+            parts.append(render.paragraph(self.partial_note()))
+        return render.container(*parts)
 
 
 def _uv_command() -> list[str]:
@@ -205,6 +289,7 @@ class Locker:
         env: environment for the subprocess; ``os.environ`` when None.
         runner: ``subprocess.run`` or a stand-in with the same signature.
         today: the date used when no exclude-newer date is given or recorded (tests).
+        now: the clock giving today's date otherwise (UTC).
     """
 
     def __init__(
@@ -214,12 +299,14 @@ class Locker:
         env: Mapping[str, str] | None = None,
         runner: Runner = subprocess.run,
         today: str | None = None,
+        now: Clock = utc_now,
     ) -> None:
         self.root = Path(root).resolve()
         self.uv = list(uv) if uv else _uv_command()
         self.env = dict(os.environ if env is None else env)
         self.runner = runner
         self.today = today
+        self.now = now
         self._checked_uv = False
 
     # -- subprocess ---------------------------------------------------------------------------
@@ -278,6 +365,8 @@ class Locker:
             "never",
             "--quiet",
         ]
+        for name in sorted(INJECTED):  # the runtime provides them: never in a lock, even as a dependency
+            args += ["--no-emit-package", name]
         if hashes:
             args.append("--generate-hashes")
         if offline:
@@ -316,7 +405,7 @@ class Locker:
             recorded = recorded_exclude_newer(files.lock.read_text())
             if recorded:
                 return normalise_exclude_newer(recorded)
-        return normalise_exclude_newer(self.today or datetime.now(UTC).strftime("%Y-%m-%d"))
+        return normalise_exclude_newer(self.today or self.now().strftime("%Y-%m-%d"))
 
     # -- lock ---------------------------------------------------------------------------------
 
@@ -359,9 +448,48 @@ class Locker:
         if changed:
             files.lock.write_text(lock_text)
         logger.info("locked %s: %d packages in %.1fs", runtime, len(pins), seconds)
+        warnings = masked_downgrades(baseline, pins)
+        for warning in warnings:
+            logger.warning("%s: %s", runtime, warning)
         return LockResult(
-            runtime, True, files.lock, files.combined, tuple(pins), exclude_newer, (), "", changed, seconds
+            runtime,
+            True,
+            files.lock,
+            files.combined,
+            tuple(pins),
+            exclude_newer,
+            (),
+            "",
+            changed,
+            seconds,
+            warnings=tuple(warnings),
         )
+
+    def lock_many(
+        self,
+        runtimes: Sequence[str],
+        options: LockOptions | None = None,
+        progress: Progress | None = None,
+    ) -> list[LockResult]:
+        """:meth:`lock` each runtime in turn, one progress step per runtime.
+
+        Args:
+            runtimes: the runtime keys.
+            options: how to lock (the same for every runtime).
+            progress: where to show progress (nothing shown by default).
+
+        Returns:
+            One result per runtime, in the order given.
+        """
+        shown = progress if progress is not None else NullProgress()
+        results: list[LockResult] = []
+        with shown.task("locking", len(runtimes)):
+            for runtime in runtimes:
+                result = self.lock(runtime, options)
+                detail = "" if result.ok else f"{len(result.conflicts)} conflict(s)"
+                shown.advance(runtime, result.ok, detail)
+                results.append(result)
+        return results
 
     def _render_lock(
         self,
@@ -405,34 +533,56 @@ class Locker:
         versions = baseline.versions()
         conflicts = parse_conflicts(stderr, requested, versions)
         if not conflicts:
-            failures = parse_failures(stderr)
-            if failures:
-                raise InvalidInputError(f"{files.additions}: " + " ".join(f.summary() for f in failures[:3]))
-            raise DependencyError(f"uv could not lock {files.runtime.key}: {first_cause(stderr)}")
+            raise explain_failure(stderr, files, baseline, additions, opts.offline)
         raw = [stderr.strip()]
-        found = {c.package: c for c in conflicts}
-        # uv explains one conflict at a time: drop the conflicting additions and ask again.
-        for _ in range(MAX_CONFLICT_ROUNDS - 1):
-            rest = [a for a in additions if a.name not in found]
+        found: dict[tuple[str, str], Conflict] = {(c.package, c.blocker): c for c in conflicts}
+        unexplained = ""
+        unchecked: tuple[str, ...] = ()
+        rounds = 1
+        # uv explains one conflict at a time: set the conflicting additions aside and ask again, until
+        # the rest resolves, or fails for another reason (said, never dropped), or the round limit.
+        while True:
+            blocked = {c.package for c in found.values()}
+            rest = [a for a in additions if a.name not in blocked]
             if not rest:
+                break
+            if rounds >= MAX_CONFLICT_ROUNDS:
+                unchecked = tuple(a.name for a in rest)
                 break
             (work / "rest.in").write_text(render_combined(rest, baseline, ""))
             out = self._run(self._compile_args("rest.in", baseline, exclude_newer, False, opts.offline), work)
+            rounds += 1
             if out.returncode == 0:
                 break
-            more = [c for c in parse_conflicts(out.stderr, requested, versions) if c.package not in found]
-            if not more:
-                break
             raw.append(out.stderr.strip())
-            found.update({c.package: c for c in more})
-        final: list[Conflict] = []
+            more = [
+                c
+                for c in parse_conflicts(out.stderr, requested, versions)
+                if (c.package, c.blocker) not in found
+            ]
+            if not more:
+                unexplained = str(explain_failure(out.stderr, files, baseline, rest, opts.offline))
+                break
+            found.update({(c.package, c.blocker): c for c in more})
+        # A package blocked by several runtime pins: relax the blockers found so far and ask again.
+        by_package: dict[str, list[Conflict]] = {}
         for conflict in found.values():
+            by_package.setdefault(conflict.package, []).append(conflict)
+        by_name = {a.name: a for a in additions}
+        for package, known in by_package.items():
+            for _ in range(MAX_BLOCKER_ROUNDS):
+                relaxed = {c.blocker for c in known}
+                more = self._blockers_without(by_name[package], relaxed, baseline, exclude_newer, work, opts)
+                more = [c for c in more if c.blocker not in relaxed]
+                if not more:
+                    break
+                known.extend(more)
+        final: list[Conflict] = []
+        for package, known in by_package.items():
+            fit = None
             if opts.find_fits:
-                by_name = {a.name: a for a in additions}
-                conflict = conflict.with_newest_fit(
-                    self.newest_fit(by_name[conflict.package], baseline, exclude_newer, work, opts.offline)
-                )
-            final.append(conflict)
+                fit = self.newest_fit(by_name[package], baseline, exclude_newer, work, opts.offline)
+            final.extend(c.with_newest_fit(fit) if opts.find_fits else c for c in known)
         return LockResult(
             files.runtime.key,
             False,
@@ -444,7 +594,28 @@ class Locker:
             "\n\n".join(raw),
             False,
             seconds,
+            unexplained=unexplained,
+            unchecked=unchecked,
         )
+
+    def _blockers_without(
+        self,
+        addition: Addition,
+        relaxed: set[str],
+        baseline: Baseline,
+        exclude_newer: str,
+        work: Path,
+        opts: LockOptions,
+    ) -> list[Conflict]:
+        """The conflicts of one addition once the runtime pins in ``relaxed`` are no constraint."""
+        kept = [p.text() for p in baseline.pins if p.name not in relaxed]
+        (work / "relaxed-baseline.in").write_text("\n".join(kept) + "\n")
+        (work / "one.in").write_text(f"{addition.text()}\n-c relaxed-baseline.in\n")
+        out = self._run(self._compile_args("one.in", baseline, exclude_newer, False, opts.offline), work)
+        if out.returncode == 0:
+            return []
+        versions = {k: v for k, v in baseline.versions().items() if k not in relaxed}
+        return parse_conflicts(out.stderr, {addition.name: addition.text()}, versions)
 
     def newest_fit(
         self, addition: Addition, baseline: Baseline, exclude_newer: str, work: Path, offline: bool = False
@@ -464,6 +635,78 @@ class Locker:
             if pin.name == addition.name:
                 return pin.version
         return None
+
+
+def masked_downgrades(baseline: Baseline, pins: Sequence[Pin]) -> list[str]:
+    """Warnings for lock pins below the version of a package the published baseline masks.
+
+    A published baseline masks some packages the runtime does ship (``databricks-sdk`` 0.20.0 on
+    15.4): they are no constraint, so the lock may pick an older version, and the init script
+    would then downgrade what the cluster has.
+    """
+    from packaging.version import InvalidVersion, Version
+
+    masked = baseline.masked()
+    out = []
+    for pin in pins:
+        shipped = masked.get(pin.name)
+        if shipped is None:
+            continue
+        try:
+            lower = Version(pin.version) < Version(shipped)
+        except InvalidVersion:
+            continue
+        if lower:
+            out.append(
+                f"the lock downgrades {pin.name} from {shipped} (which the runtime ships; the published "
+                f"baseline masks it, so it is no constraint) to {pin.version}; require {pin.name}>={shipped} "
+                "in the additions unless you mean to."
+            )
+    return out
+
+
+def explain_failure(
+    stderr: str, files: RuntimeFiles, baseline: Baseline, additions: Sequence[Addition], offline: bool
+) -> DbxOpsError:
+    """The one-sentence error for a resolution that failed without a baseline conflict.
+
+    A version the index does not serve is blamed on the baseline when it is the baseline's pin
+    (``torch==2.3.1+cpu``, a PyTorch-index build), on the additions file otherwise.
+    """
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    failures = parse_failures(stderr)
+    versions = baseline.versions()
+    flat = first_cause(stderr)
+    mentioned = [a.text() for a in additions if a.name in stderr] or [a.text() for a in additions]
+    for failure in failures:
+        try:
+            req = Requirement(failure.requirement)
+        except InvalidRequirement:
+            continue
+        name = canonical(req.name)
+        pinned = versions.get(name)
+        if pinned is None or not req.specifier or not all(pinned == s.version for s in req.specifier):
+            continue
+        where = (
+            "a local build (+" + pinned.split("+", 1)[1] + ") that only the PyTorch index "
+            "(https://download.pytorch.org/whl/" + pinned.split("+", 1)[1] + ") serves"
+            if "+" in pinned
+            else "a version the package index does not serve"
+        )
+        return DependencyError(
+            f"{files.baseline}: the runtime baseline pins {name}=={pinned}, {where}, and "
+            f"{', '.join(mentioned[:3])} needs {name}: that is the baseline's pin, not your file's; "
+            "let uv see that index (set UV_EXTRA_INDEX_URL to it) and lock again, or drop the addition."
+        )
+    if offline and ("network was disabled" in stderr or "not found in the cache" in stderr):
+        return DependencyError(
+            f"uv's cache lacks what {files.runtime.key} needs and --offline forbids the network: "
+            f"run the lock once without --offline ({flat[:200]})."
+        )
+    if failures:
+        return InvalidInputError(f"{files.additions}: " + " ".join(f.summary() for f in failures[:3]))
+    return DependencyError(f"uv could not lock {files.runtime.key}: {flat}")
 
 
 @dataclass(frozen=True)

@@ -97,17 +97,141 @@ class Addition:
         return out
 
 
+#: Packages the Databricks runtime itself provides, with the reason they are never locked or installed.
+INJECTED: dict[str, str] = {
+    "pyspark": "it is the cluster's own Spark (injected at launch); a pip-installed pyspark would replace it",
+    "py4j": "it is the bridge to the cluster's JVM, at the version its Spark was built with",
+    "databricks-connect": "it replaces pyspark and would break the cluster's own Spark session",
+}
+#: The longest requirement line accepted (real ones are far shorter; longer is pasted by mistake).
+MAX_LINE = 1000
+_VCS_OR_URL = re.compile(r"^(?:(?:git|hg|svn|bzr)\+)?[a-z][a-z0-9+.-]*://", re.IGNORECASE)
+_EGG = re.compile(r"#(?:.*&)?egg=([A-Za-z0-9][A-Za-z0-9._-]*)")
+_HASH_OPTION = re.compile(r"\s--hash[=\s](\S+)")
+
+
+def injected_reason(name: str) -> str | None:
+    """Why the runtime provides ``name`` itself (None when it is an ordinary package)."""
+    return INJECTED.get(canonical(name))
+
+
 def _strip_comment(raw: str) -> str:
     # pip's rule: a comment starts at '#' at the line start or after whitespace.
     return re.split(r"(^|\s)#", raw, maxsplit=1)[0].strip()
 
 
+def _show(text: str, limit: int = 60) -> str:
+    """A user's line quoted for a message, shortened."""
+    return repr(text if len(text) <= limit else text[: limit - 1] + "…")
+
+
+def logical_lines(text: str) -> list[tuple[int, str]]:
+    """The lines pip reads: a UTF-8 byte-order mark dropped, ``\\`` continuations joined.
+
+    Returns:
+        ``(number of the first physical line, joined text)`` pairs.
+    """
+    out: list[tuple[int, str]] = []
+    buffer, start = "", 0
+    for number, raw in enumerate(text.removeprefix("\ufeff").splitlines(), start=1):
+        if not buffer:
+            start = number
+        if raw.rstrip().endswith("\\"):
+            buffer += raw.rstrip()[:-1] + " "
+            continue
+        out.append((start, buffer + raw))
+        buffer = ""
+    if buffer:
+        out.append((start, buffer))
+    return out
+
+
+class _LineErrors:
+    """Collects every bad line of one file, then raises them together in one sentence."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.errors: list[str] = []
+
+    def add(self, number: int, message: str) -> None:
+        self.errors.append(f"{self.source}:{number}: {message}")
+
+    def raise_any(self) -> None:
+        if not self.errors:
+            return
+        if len(self.errors) == 1:
+            raise InvalidInputError(self.errors[0])
+        shown = self.errors[:20]
+        more = f" ... and {len(self.errors) - 20} more" if len(self.errors) > 20 else ""
+        raise InvalidInputError(
+            f"{len(self.errors)} lines of {self.source} cannot be used: " + " ".join(shown) + more
+        )
+
+
+def _url_message(line: str, req: Requirement | None) -> str:
+    egg = _EGG.search(line)
+    name = req.name if req is not None else (egg.group(1) if egg else "this package")
+    return (
+        f"{name} comes from a URL ({_show(line.split()[0], 40)}); only packages from the package index can "
+        "be locked (the init script installs them with --no-deps): publish it to an index, or attach it "
+        "as a cluster library."
+    )
+
+
+def _parse_line(line: str) -> tuple[Requirement | None, str]:
+    """One requirement line -> (requirement, '') or (None, why it cannot be used)."""
+    if len(line) > MAX_LINE:
+        return None, f"the line is {len(line)} characters long; a requirement line has at most {MAX_LINE}."
+    line = _strip_comment(line)
+    if not line:
+        return None, ""
+    if line.startswith("-"):
+        option = line.split()[0]
+        if option in ("-e", "--editable") and _VCS_OR_URL.match(line.split()[-1]):
+            return None, f"options like {option!r} are not supported; " + _url_message(line.split()[-1], None)
+        return None, f"options like {option!r} are not supported; list one package per line."
+    if _VCS_OR_URL.match(line):
+        return None, _url_message(line, None)
+    first = line.split()[0]
+    if first.startswith((".", "/", "~")) or ("@" not in line and ("/" in first or "\\" in first)):
+        return None, f"{_show(line)} is a local path; only packages from the package index can be locked."
+    for value in _HASH_OPTION.findall(" " + line):
+        if not _HASH.match(value):
+            return None, f"{_show(value)} is not a sha256 hash (--hash=sha256:<64 hex digits>)."
+    line = _HASH_OPTION.sub("", " " + line).strip()
+    flag = re.search(r"(?:^|\s)(--[A-Za-z][^\s]*)", line)
+    if flag:
+        return None, f"the option {flag.group(1)!r} is not supported on a requirement line."
+    try:
+        req = Requirement(line)
+    except InvalidRequirement:
+        return None, (
+            f"{_show(line)} is not a valid requirement; write a name with an optional version, "
+            "such as six, six==1.16.0 or six>=1.16,<2 (PEP 508)."
+        )
+    if req.url:
+        return None, _url_message(line, req)
+    if not _NAME.match(req.name):
+        return None, f"{_show(req.name)} is not a valid package name (PEP 508)."
+    reason = injected_reason(req.name)
+    if reason:
+        return None, (
+            f"{canonical(req.name)} is never locked or installed because the Databricks runtime provides "
+            f"it: {reason}; remove this line."
+        )
+    return req, ""
+
+
 def parse_additions(text: str, source: str = "additional-packages.in") -> list[Addition]:
     """Parse a requirements file of additions: one PEP 508 requirement per line.
 
-    Comments and blank lines are ignored. Options (``-r``, ``-e``, ``--index-url``)
-    and URLs are refused: the lock is built from the package index only, so the
-    init script can install it with ``--no-deps`` and hashes.
+    Comments, blank lines and a UTF-8 byte-order mark are ignored, ``\\``
+    continuations are joined and ``--hash=`` options are accepted (the lock
+    computes its own hashes with ``--hashes``). Options (``-r``, ``-e``,
+    ``--index-url``), URLs (``git+https://…#egg=name``), local paths and the
+    packages the runtime provides itself (:data:`INJECTED`) are refused: the
+    lock is built from the package index only, so the init script can
+    install it with ``--no-deps`` and hashes.
 
     Args:
         text: the file's content.
@@ -117,33 +241,24 @@ def parse_additions(text: str, source: str = "additional-packages.in") -> list[A
         The additions, in file order.
 
     Raises:
-        InvalidInputError: on the first bad line (with its number) or a package listed twice.
+        InvalidInputError: naming every bad line (with its number) and every package listed twice.
     """
     out: list[Addition] = []
     seen: dict[str, int] = {}
-    for number, raw in enumerate(text.splitlines(), start=1):
-        line = _strip_comment(raw)
-        if not line:
+    errors = _LineErrors(source)
+    for number, raw in logical_lines(text):
+        req, problem = _parse_line(raw)
+        if problem:
+            errors.add(number, problem)
+        if req is None:
             continue
-        where = f"{source}:{number}"
-        if line.startswith("-"):
-            raise InvalidInputError(
-                f"{where}: options like {line.split()[0]!r} are not supported; list one package per line."
-            )
-        try:
-            req = Requirement(line)
-        except InvalidRequirement as exc:
-            raise InvalidInputError(f"{where}: {line!r} is not a valid requirement ({exc}).") from None
-        if req.url:
-            raise InvalidInputError(
-                f"{where}: {req.name} comes from a URL; only index packages can be locked."
-            )
-        validate_name(req.name, where)
         name = canonical(req.name)
         if name in seen:
-            raise InvalidInputError(f"{where}: {name} is already listed on line {seen[name]}; list it once.")
+            errors.add(number, f"{name} is already listed on line {seen[name]}; list it once.")
+            continue
         seen[name] = number
         out.append(Addition(req, number))
+    errors.raise_any()
     return out
 
 
@@ -198,20 +313,7 @@ def parse_lock(text: str, source: str = "requirements.txt") -> list[Pin]:
         InvalidInputError: when a line is not an exact pin, or a package appears twice.
     """
     pins: dict[str, Pin] = {}
-    # Join backslash continuations first, remembering the line each entry starts on.
-    logical: list[tuple[int, str]] = []
-    buffer, start = "", 0
-    for number, raw in enumerate(text.splitlines(), start=1):
-        stripped = raw.strip()
-        if not buffer:
-            start = number
-        if stripped.endswith("\\"):
-            buffer += stripped[:-1] + " "
-            continue
-        logical.append((start, buffer + stripped))
-        buffer = ""
-    if buffer:
-        logical.append((start, buffer))
+    logical = logical_lines(text)
     for number, line in logical:
         line = _strip_comment(line)
         if not line:
@@ -220,11 +322,13 @@ def parse_lock(text: str, source: str = "requirements.txt") -> list[Pin]:
         tokens = line.split()
         match = _PIN.match(tokens[0])
         if not match:
-            raise InvalidInputError(f"{where}: {tokens[0]!r} is not an exact pin (name==version).")
+            raise InvalidInputError(f"{where}: {_show(tokens[0])} is not an exact pin (name==version).")
         hashes = []
         for token in tokens[1:]:
             if not token.startswith("--hash="):
-                raise InvalidInputError(f"{where}: {token!r} is not allowed in a lock (only --hash=...).")
+                raise InvalidInputError(
+                    f"{where}: {_show(token)} is not allowed in a lock (only --hash=...)."
+                )
             hashes.append(token.removeprefix("--hash="))
         pin = make_pin(match.group(1), match.group(2), tuple(hashes), where)
         if pin.name in pins:

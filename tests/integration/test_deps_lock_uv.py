@@ -94,3 +94,23 @@ def test_a_version_that_does_not_exist_is_bad_input(project, capsys):
     additions("chispa==99.0\n")
     assert lock(root, "--exclude-newer", DATE) == 2
     assert "no released version matches chispa==99.0" in capsys.readouterr().err
+
+
+def test_a_lock_that_downgrades_a_masked_runtime_package_warns(tmp_path, capsys):
+    rt = "15.4.x-scala2.12"  # its published baseline masks databricks-sdk==0.20.0
+    folder = tmp_path / "requirements" / rt
+    folder.mkdir(parents=True)
+    shutil.copy(REPO / "requirements" / rt / "runtime-baseline.in", folder)
+    (folder / "additional-packages.in").write_text("databricks-sdk<0.20\n")
+    args = ["deps", "lock", "--runtime", rt, "--root", str(tmp_path), "--exclude-newer", DATE, "--json"]
+    assert main(args) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert len(result["warnings"]) == 1 and "downgrades databricks-sdk from 0.20.0" in result["warnings"][0]
+
+
+def test_pyspark_is_refused_before_uv_runs(project, capsys):
+    root, additions = project
+    additions("pyspark==3.5.1\n")
+    assert lock(root, "--exclude-newer", DATE, "--offline") == 2
+    err = capsys.readouterr().err
+    assert "pyspark is never locked or installed because the Databricks runtime provides it" in err

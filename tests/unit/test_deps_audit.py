@@ -1,6 +1,7 @@
 import pytest
 
 from dbx_ops.deps.audit import AuditReport, LicenceFinding, denied_by, licence_family, parse_pip_audit
+from dbx_ops.errors import AuditFailedError, DependencyError
 
 # The shape pip-audit 2.x writes with --format json (one vulnerable pin, one it could not audit).
 PIP_AUDIT_JSON = {
@@ -81,10 +82,17 @@ def test_report_renderings_and_outcome():
     text = report.to_text()
     assert "urllib3==1.26.5  GHSA-v845-jxx5-vc9f (CVE-2023-43804)  fixed in: 1.26.17, 2.0.6" in text
     assert "chardet==5.2.0  LGPL  -> denied (LGPL)" in text and "NOT audited for CVEs (1)" in text
-    assert "| `urllib3` | 1.26.5 | GHSA-v845-jxx5-vc9f |" in report.to_markdown()
-    assert "GHSA-v845-jxx5-vc9f" in report.to_html()
+    assert "| urllib3 | 1.26.5 | GHSA-v845-jxx5-vc9f" in report.to_markdown()
+    html = report.to_html()
+    assert "GHSA-v845-jxx5-vc9f" in html and "chardet" in html
+    with pytest.raises(AuditFailedError, match=r"1 known vulnerabilit.*1 denied licence"):
+        report.raise_on_failure()
     assert report.to_dict()["denied_licences"][0]["package"] == "chardet"
     clean = AuditReport("lock.txt", (), (lic[1],), ("GPL",), {"safety": "skipped: needs an account"})
     assert clean.ok and not clean.findings
+    clean.raise_on_failure()
     unaudited = AuditReport("lock.txt", unaudited=("six: not found",))
     assert not unaudited.findings and not unaudited.ok
+    with pytest.raises(DependencyError, match="could not audit 1 pinned package") as caught:
+        unaudited.raise_on_failure()
+    assert caught.value.exit_code == 2

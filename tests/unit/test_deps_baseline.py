@@ -65,7 +65,11 @@ def test_capture_uses_exact_versions_and_refuses_the_wrong_cluster(tmp_path):
     now = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
     target = tmp_path / "requirements" / "15.4.x-scala2.12" / "runtime-baseline.in"
     b = capture_baseline(
-        "15.4.x-scala2.12", target, env={"DATABRICKS_RUNTIME_VERSION": "15.4"}, distributions=dists, now=now
+        "15.4.x-scala2.12",
+        target,
+        env={"DATABRICKS_RUNTIME_VERSION": "15.4"},
+        distributions=dists,
+        now=lambda: now,
     )
     assert [p.text() for p in b.pins] == ["numpy==1.26.4", "six==1.16.0"]
     assert b.captured == "2026-11-22T10:00:00Z" and "DBR 15.4" in b.source

@@ -1,9 +1,12 @@
 from pathlib import Path
 
+import pytest
+
 from dbx_ops.deps.baseline import Baseline
 from dbx_ops.deps.envcheck import Interpreter, compare, version_matches
 from dbx_ops.deps.lock import LockFile
 from dbx_ops.deps.requirements import Pin
+from dbx_ops.errors import EnvironmentDriftError
 
 LOCK = LockFile(
     Path("requirements/15.4.x-scala2.12/requirements.txt"),
@@ -38,6 +41,7 @@ def test_matching_environment_is_ok():
     assert report.ok and report.checked == 3
     assert "ok, all 3 pinned packages in place" in report.to_text()
     assert "Environment ok" in report.to_html() and "Environment ok" in report.to_markdown()
+    report.raise_on_failure()  # ok: nothing raised
 
 
 def test_every_kind_of_drift_is_named():
@@ -56,8 +60,12 @@ def test_every_kind_of_drift_is_named():
     assert not report.ok
     text = report.to_text()
     assert "DRIFT (6)" in text and "wrong-version" in text and "23.2.0" in text and "22.1.0" in text
-    assert "<td>stray</td>" in report.to_html()
+    html = report.to_html()
+    assert ">tomli</td>" in html and "stray: installed" in html and "Environment drift" in html
     assert report.to_dict()["ok"] is False
+    assert {c.name for c in report.checks} == {"python", "attrs", "idna", "numpy", "six", "tomli"}
+    with pytest.raises(EnvironmentDriftError, match=r"drifted from .* \(1 python, 1 wrong-version"):
+        report.raise_on_failure()
 
 
 def test_strays_can_be_switched_off_and_protected():

@@ -95,3 +95,46 @@ def test_check_reports_a_stale_script(tmp_path, capsys):
     assert "OUT OF DATE" in capsys.readouterr().out
     assert main(["deps", "init-script", "--runtime", "15.4.x-scala2.12", "--root", str(tmp_path)]) == 0
     assert "set -euo pipefail" in script.read_text()
+
+
+def test_script_bytes_do_not_depend_on_the_dbx_ops_version(monkeypatch):
+    import dbx_ops
+    import dbx_ops.deps.initscript as initscript
+
+    rendered = []
+    for version in ("0.1.0", "9.9.9rc1"):
+        monkeypatch.setattr(dbx_ops, "__version__", version)
+        monkeypatch.setattr(initscript, "__version__", version, raising=False)
+        rendered.append(render_init_script(spec()))
+    assert rendered[0] == rendered[1]
+    assert "9.9.9rc1" not in rendered[1] and "0.1.0" not in rendered[0]
+
+
+def test_check_of_a_lock_without_a_baseline_is_bad_input_not_a_traceback(tmp_path, capsys):
+    import shutil
+
+    from dbx_ops.deps.initscript import is_up_to_date
+    from dbx_ops.errors import NotFoundError
+
+    rt = "15.4.x-scala2.12"
+    folder = tmp_path / "requirements" / rt
+    folder.mkdir(parents=True)
+    shutil.copy(REPO / "requirements" / rt / "requirements.txt", folder)
+    with pytest.raises(NotFoundError, match=r"runtime-baseline.in does not exist; run `dbx-ops deps capture"):
+        is_up_to_date(tmp_path, rt)
+    assert main(["deps", "init-script", "--runtime", rt, "--check", "--root", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "runtime-baseline.in does not exist" in err and "Traceback" not in err
+
+
+def test_is_up_to_date_says_whether_the_committed_script_matches(tmp_path):
+    import shutil
+
+    from dbx_ops.deps.initscript import is_up_to_date, write_init_script
+
+    rt = "15.4.x-scala2.12"
+    shutil.copytree(REPO / "requirements" / rt, tmp_path / "requirements" / rt)
+    assert not is_up_to_date(tmp_path, rt)  # no script yet
+    write_init_script(tmp_path, rt)
+    assert is_up_to_date(tmp_path, rt)
+    assert not is_up_to_date(tmp_path, rt, pip="/other/pip")

@@ -91,6 +91,8 @@ def test_every_conflict_is_found_one_resolver_round_at_a_time(tmp_path):
             (1, "", NUMPY),  # the full input: uv names the first conflict
             (1, "", REFERENCING),  # without numpy: the next one
             (0, "six==1.16.0\n", ""),  # without both: resolves
+            (0, "numpy==1.21.0\n", ""),  # numpy with its blocker relaxed: no other blocker
+            (0, "referencing==0.35.1\n", ""),  # referencing with attrs relaxed: no other blocker
             (0, "numpy==1.23.5\n", ""),  # newest numpy that fits
             (1, "", "no versions of referencing fit\n"),  # no referencing fits
         ]
@@ -103,7 +105,7 @@ def test_every_conflict_is_found_one_resolver_round_at_a_time(tmp_path):
     assert NUMPY.strip() in result.raw and "resolver output:" in result.to_text()
     assert "no version of referencing fits the runtime" in result.to_text()
     assert not (root / "requirements" / RT / "requirements.txt").exists()  # nothing written on conflict
-    assert "| direct | `numpy==1.21.0` |" in result.to_markdown()
+    assert "| direct | numpy==1.21.0 |" in result.to_markdown()
 
 
 def test_cli_input_errors_exit_2(tmp_path, capsys, monkeypatch):
@@ -149,3 +151,31 @@ def test_cli_captures_this_interpreter_only_when_allowed(tmp_path, capsys, monke
     written = (tmp_path / "requirements" / "15.4.x-scala2.12" / "runtime-baseline.in").read_text()
     assert "captured with importlib.metadata on a local interpreter" in written
     assert "\npackaging==" in written and "\ndbx-ops==" not in written
+
+
+def test_locking_several_runtimes_shows_one_progress_step_each(tmp_path):
+    import io
+
+    from dbx_ops.errors import LockConflictError
+    from dbx_ops.progress import LineProgress
+
+    root = project(tmp_path, "numpy==1.21.0\n")
+    other = "15.4.x-scala2.12"
+    (root / "requirements" / other).mkdir()
+    base = Baseline(other, "3.11", "2026-11-22", "t", (Pin("numpy", "1.23.5"),))
+    (root / "requirements" / other / "runtime-baseline.in").write_text(base.render())
+    (root / "requirements" / other / "additional-packages.in").write_text("six\n")
+    uv = ScriptedUv([(1, "", NUMPY), (0, "numpy==1.21.0\n", ""), (0, "six==1.16.0\n", "")])
+    stream = io.StringIO()
+    results = Locker(root, runner=uv).lock_many(
+        [RT, other], LockOptions(exclude_newer="2026-11-01", find_fits=False), LineProgress(stream)
+    )
+    assert [r.ok for r in results] == [False, True]
+    lines = stream.getvalue().splitlines()
+    assert lines[0] == "locking: 2 step(s)"
+    assert lines[1].startswith(f"[1/2] locking {RT} ... FAILED: 1 conflict(s)")
+    assert lines[2].startswith(f"[2/2] locking {other} ... ok")
+    with pytest.raises(LockConflictError, match="cannot lock, 1 conflict"):
+        results[0].raise_on_failure()
+    results[1].raise_on_failure()
+    assert "numpy==1.21.0" in results[0].to_html()
