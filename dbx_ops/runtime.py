@@ -308,7 +308,9 @@ def workspace_client(env: Mapping[str, str] | None = None, **kwargs: Any) -> Wor
     if host:
         _check_host(str(host))
     try:
-        ws = WorkspaceClient(**kwargs)
+        # The timeouts are Config settings (WorkspaceClient's own signature does not take them).
+        config = kwargs.pop("config", None) or _bounded_config(**kwargs)
+        ws = WorkspaceClient(config=config)
         ws.config.host  # noqa: B018 - resolves the configuration now
     except ValueError as exc:
         raise EnvironmentSetupError(
@@ -316,6 +318,46 @@ def workspace_client(env: Mapping[str, str] | None = None, **kwargs: Any) -> Wor
             f"(or a profile) ({str(exc).splitlines()[0]})."
         ) from exc
     return ws
+
+
+#: Seconds the SDK's best-effort host-metadata probe may take when the client is built.
+METADATA_PROBE_TIMEOUT = 5
+
+
+def _bounded_config(**kwargs: Any) -> Any:
+    """A databricks-sdk ``Config`` whose host-metadata probe is bounded and quiet.
+
+    ``Config()`` fetches ``/.well-known/databricks-config`` from the host with the whole
+    retry budget, so against a dead host the client alone took that budget (and logged a
+    warning) before the first real call. The probe is best effort: when the host does not
+    even accept a connection it is skipped (the first real call then says so in one sentence).
+    """
+    import socket
+    from urllib.parse import urlparse
+
+    from databricks.sdk.core import Config
+
+    Config.attributes()  # cached on Config itself, so the subclass below sees the same settings
+
+    class BoundedConfig(Config):
+        def _resolve_host_metadata(self) -> None:
+            host = str(self.host or "")
+            parsed = urlparse(host if "://" in host else f"https://{host}")
+            port = parsed.port or (80 if parsed.scheme == "http" else 443)
+            try:
+                with socket.create_connection((parsed.hostname or "", port), timeout=METADATA_PROBE_TIMEOUT):
+                    pass
+            except OSError as exc:
+                logger.debug("host metadata of %s skipped: %s", host, exc)
+                return
+            saved = self.retry_timeout_seconds
+            self.retry_timeout_seconds = min(int(saved or METADATA_PROBE_TIMEOUT), METADATA_PROBE_TIMEOUT)
+            try:
+                super()._resolve_host_metadata()
+            finally:
+                self.retry_timeout_seconds = saved
+
+    return BoundedConfig(**kwargs)
 
 
 def _check_host(host: str) -> None:

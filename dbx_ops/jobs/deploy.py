@@ -14,8 +14,10 @@
 Before any change the definition is validated (notebook paths exist, secret
 scopes exist, cluster specs are sane, task references resolve) and the live
 one is backed up; every deployment writes a manifest (previous and new
-config, ids, steps) that doubles as the JSON report. ``dry_run`` validates and
-plans without changing anything.
+config, ids, steps) that doubles as the JSON report, kept where it outlives
+the cluster: a folder the caller gives (``manifest_dir``, e.g. a Unity Catalog
+volume) or the state schema's table ``job_journals``. ``dry_run`` validates
+and plans without changing anything.
 """
 
 from __future__ import annotations
@@ -24,19 +26,24 @@ import json
 import logging
 import re
 import time
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from dbx_ops.errors import CheckFailedError, InvalidInputError, NotFoundError, WorkspaceError
+from dbx_ops.clock import Clock, utc_now
+from dbx_ops.errors import DbxOpsError, DeployFailedError, InvalidInputError, NotFoundError, WorkspaceError
 from dbx_ops.jobs.api import DEFAULT_RETRY, RetryPolicy, active_runs, call, find_jobs_by_name
+from dbx_ops.jobs.journal import Journal, journal_for
 from dbx_ops.jobs.rollback import wait_for_run
 from dbx_ops.jobs.store import JobDefinitionStore, diff_settings, normalize_settings, pause_status, paused
+from dbx_ops.verdict import Check, Verdict
 
 if TYPE_CHECKING:
     from databricks.sdk import WorkspaceClient
+
+    from dbx_ops.state import StateStore
 
 logger = logging.getLogger(__name__)
 
@@ -234,21 +241,6 @@ def secret_scopes(spec: Mapping[str, Any]) -> list[str]:
 
 
 @dataclass(frozen=True)
-class Check:
-    """One pre-deployment check.
-
-    Attributes:
-        name: what was checked.
-        ok: whether it passed.
-        message: what was found.
-    """
-
-    name: str
-    ok: bool
-    message: str
-
-
-@dataclass(frozen=True)
 class DeployOptions:
     """How a deployment runs.
 
@@ -260,7 +252,8 @@ class DeployOptions:
         canary_parameters: job parameters that make the canary run a subset.
         smoke_timeout_s: how long to wait for a smoke/canary run.
         poll_s: seconds between polls of that run.
-        manifest_dir: where manifests go (default ``<DBX_OPS_HOME>/jobs/deployments``).
+        manifest_dir: a folder for manifests that outlives the cluster (a Unity Catalog volume);
+            when None they go to the state schema's table ``job_journals``.
     """
 
     strategy: str = "direct"
@@ -281,14 +274,14 @@ class DeployOptions:
 
 @dataclass(frozen=True)
 class DeployResult:
-    """A deployment's manifest and report.
+    """A deployment's manifest and report; :attr:`ok` when the new definition is live.
 
     Attributes:
         deployment_id: ``deploy-<UTC timestamp>``.
         strategy: the strategy.
         environment: the environment label.
         job_name: the production job's name.
-        success: whether the new definition is live (False on a failed smoke/canary run).
+        ok: whether the new definition is live (False on a failed smoke/canary run).
         dry_run: True when nothing was changed.
         job_id: the production job after the deployment.
         previous_job_id: the production job before it (blue-green: the backup).
@@ -308,7 +301,7 @@ class DeployResult:
     strategy: str
     environment: str
     job_name: str
-    success: bool
+    ok: bool
     dry_run: bool
     job_id: int | None
     previous_job_id: int | None
@@ -325,21 +318,55 @@ class DeployResult:
     started_at: str = ""
     finished_at: str = ""
 
+    # The Verdict shape; ``ok`` is a field here, so the mixin (whose ``ok`` is a property) is not a base.
+    error_class: ClassVar[type[DbxOpsError]] = DeployFailedError
+    raise_on_failure = Verdict.raise_on_failure
+    write_html = Verdict.write_html
+
+    @property
+    def success(self) -> bool:
+        """Deprecated: use :attr:`ok`."""
+        warnings.warn("DeployResult.success is deprecated: use `ok`.", DeprecationWarning, stacklevel=2)
+        return self.ok
+
+    def failure_message(self) -> str:
+        """One sentence: what did not go live and why."""
+        return (
+            f"Deployment {self.deployment_id} of {self.job_name!r} did not go live: {self.error or 'failed'}."
+        )
+
+    def to_text(self) -> str:
+        """What the CLI prints."""
+        return self.to_markdown()
+
+    def to_markdown(self) -> str:
+        """The Markdown report (or plan)."""
+        from dbx_ops.jobs.report import deploy_markdown
+
+        return deploy_markdown(self)
+
+    def to_html(self) -> str:
+        """HTML for ``displayHTML``."""
+        from dbx_ops.jobs.report import deploy_html
+
+        return deploy_html(self)
+
     def to_dict(self) -> dict[str, Any]:
-        """JSON-friendly form (the manifest)."""
+        """JSON-friendly form (the manifest; ``success`` is kept for existing consumers)."""
         return {
             "deployment_id": self.deployment_id,
             "strategy": self.strategy,
             "environment": self.environment,
             "job_name": self.job_name,
-            "success": self.success,
+            "ok": self.ok,
+            "success": self.ok,
             "dry_run": self.dry_run,
             "job_id": self.job_id,
             "previous_job_id": self.previous_job_id,
             "previous_config": self.previous_config,
             "new_config": self.new_config,
             "backup_version": self.backup_version,
-            "checks": [{"name": c.name, "ok": c.ok, "message": c.message} for c in self.checks],
+            "checks": [c.to_dict() for c in self.checks],
             "steps": self.steps,
             "test_run_id": self.test_run_id,
             "test_run_result": self.test_run_result,
@@ -359,32 +386,46 @@ class JobDeployer:
 
     Args:
         ws: the workspace client.
-        store: the definition store (the live definition is backed up there first).
+        definitions: the definition store (the live definition is backed up there first).
+        store: the state store for manifests when a deployment names no ``manifest_dir``
+            (default: the definition store's).
         retry: retry policy for workspace calls.
         sleep: the sleep function used while waiting for runs.
-        clock: returns now (UTC).
+        now: the clock (UTC-aware); also bounds the wait for smoke and canary runs.
     """
 
     def __init__(
         self,
         ws: WorkspaceClient,
-        store: JobDefinitionStore,
+        definitions: JobDefinitionStore,
+        store: StateStore | Callable[[], StateStore] | None = None,
         retry: RetryPolicy = DEFAULT_RETRY,
         sleep: Callable[[float], None] = time.sleep,
-        clock: Callable[[], datetime] | None = None,
+        now: Clock = utc_now,
     ) -> None:
         self.ws = ws
-        self.store = store
+        self.definitions = definitions
+        self.state = store or definitions.store
         self.retry = retry
         self.sleep = sleep
-        self._clock = clock or (lambda: datetime.now(UTC))
+        self._clock = now
+
+    def _manifests(self, options: DeployOptions) -> Journal:
+        return journal_for(options.manifest_dir, self.state, self._clock, what="a deployment manifest")
 
     def validate(self, spec: Mapping[str, Any]) -> list[Check]:
         """Pre-deployment checks: structure, notebook paths and secret scopes in the workspace."""
-        checks = [Check("definition", False, p) for p in spec_problems(spec)]
+        checks = [Check("definition", False, "a valid job definition", p, p) for p in spec_problems(spec)]
         if not checks:
+            n = len(spec.get("tasks") or [])
             checks.append(
-                Check("definition", True, f"{len(spec.get('tasks') or [])} task(s), references resolve")
+                Check(
+                    "definition",
+                    True,
+                    "a valid job definition",
+                    f"{n} task(s)",
+                    f"{n} task(s), references resolve",
+                )
             )
         for path in notebook_paths(spec):
             try:
@@ -393,11 +434,20 @@ class JobDeployer:
                 )
                 kind = getattr(getattr(info, "object_type", None), "value", None)
                 ok = kind in (None, "NOTEBOOK", "FILE")
+                message = f"{path} exists" if ok else f"{path} is a {kind}, not a notebook"
                 checks.append(
-                    Check("notebook", ok, f"{path} exists" if ok else f"{path} is a {kind}, not a notebook")
+                    Check("notebook", ok, f"{path} is a notebook", str(kind or "NOTEBOOK"), message)
                 )
             except NotFoundError:
-                checks.append(Check("notebook", False, f"{path} does not exist in the workspace"))
+                checks.append(
+                    Check(
+                        "notebook",
+                        False,
+                        f"{path} is a notebook",
+                        "missing",
+                        f"{path} does not exist in the workspace",
+                    )
+                )
         wanted = secret_scopes(spec)
         if wanted:
             have = {
@@ -408,8 +458,9 @@ class JobDeployer:
             }
             for scope in wanted:
                 ok = scope in have
+                message = f"scope {scope!r} " + ("exists" if ok else "does not exist")
                 checks.append(
-                    Check("secret_scope", ok, f"scope {scope!r} " + ("exists" if ok else "does not exist"))
+                    Check("secret_scope", ok, f"scope {scope!r}", "exists" if ok else "missing", message)
                 )
         return checks
 
@@ -423,10 +474,11 @@ class JobDeployer:
 
         Raises:
             InvalidInputError: the definition is malformed.
-            CheckFailedError: a pre-deployment check failed (nothing was changed).
+            DeployFailedError: a pre-deployment check failed (nothing was changed).
             WorkspaceError: the workspace refused or kept failing a request.
         """
         spec = load_spec(source)
+        manifests = None if options.dry_run else self._manifests(options)  # refuse before any change
         started = self._clock()
         deployment_id = f"deploy-{started.strftime('%Y%m%d-%H%M%S-%f')}"
         name = str(spec["name"])
@@ -438,7 +490,7 @@ class JobDeployer:
                 f"{len(existing)} jobs are named {name!r}: rename or delete the extra ones before deploying."
             )
         current_id = int(existing[0].job_id or 0) if existing else None
-        previous = self.store.live(current_id)[2] if current_id else None
+        previous = self.definitions.live(current_id)[2] if current_id else None
         changes = [
             {"path": c.path, "kind": c.kind, "previous": c.before, "new": c.after}
             for c in diff_settings(previous or {}, spec)
@@ -456,13 +508,13 @@ class JobDeployer:
             started_at=started.isoformat(),
         )
         if failed:
-            raise CheckFailedError(
+            raise DeployFailedError(
                 f"Pre-deployment validation of {name!r} failed ({'; '.join(c.message for c in failed)}); "
                 "nothing was changed."
             )
         if options.dry_run:
             return DeployResult(
-                success=True,
+                ok=True,
                 dry_run=True,
                 job_id=current_id,
                 backup_version=None,
@@ -473,7 +525,7 @@ class JobDeployer:
         steps: list[str] = []
         backup_version = None
         if current_id:
-            backup = self.store.save(current_id, previous or {})
+            backup = self.definitions.save(current_id, previous or {})
             backup_version = backup.version
             steps.append(f"backed up job {current_id} as {backup.version}")
         strategy = {"direct": self._direct, "blue-green": self._blue_green, "canary": self._canary}[
@@ -488,7 +540,8 @@ class JobDeployer:
             **outcome,
             **base,  # type: ignore[arg-type]
         )
-        return self._write_manifest(result, options)
+        assert manifests is not None
+        return self._write_manifest(result, manifests)
 
     # -- plans and strategies --------------------------------------------------------------------
 
@@ -576,13 +629,13 @@ class JobDeployer:
         if current_id is None:
             job_id = self._create(spec)
             steps.append(f"created job {job_id}")
-            return {"success": True, "job_id": job_id}
+            return {"ok": True, "job_id": job_id}
         for run_id in active_runs(self.ws, current_id, self.retry):
             call(f"cancel run {run_id}", self.ws.jobs.cancel_run, retry=self.retry, run_id=run_id)
             steps.append(f"cancelled run {run_id}")
         apply_settings(self.ws, current_id, spec, retry=self.retry)
         steps.append(f"reset job {current_id} to the new definition")
-        return {"success": True, "job_id": current_id}
+        return {"ok": True, "job_id": current_id}
 
     def _blue_green(
         self, spec: Mapping[str, Any], current_id: int | None, options: DeployOptions, steps: list[str]
@@ -600,13 +653,13 @@ class JobDeployer:
             self._delete(green_id)
             steps.append(f"deleted green job {green_id}; production untouched")
             return {
-                "success": False,
+                "ok": False,
                 "job_id": current_id,
                 "test_run_id": run_id,
                 "test_run_result": result,
                 "error": f"smoke run {run_id} on {green_name!r} ended {result}",
             }
-        live = self.store.live(current_id)[2] if current_id is not None else {}
+        live = self.definitions.live(current_id)[2] if current_id is not None else {}
         if current_id is not None:
             blue_pause = {k: {**live[k], "pause_status": "PAUSED"} for k in pause_status(live)}
             self._rename(current_id, f"{name}-blue-backup", blue_pause)
@@ -617,9 +670,9 @@ class JobDeployer:
         if current_id is not None:
             # Production now has a new job id: give it the previous definition as its backup, so
             # `dbx-ops jobs rollback --job <name>` can go back without the blue job.
-            kept = self.store.save(green_id, live)
+            kept = self.definitions.save(green_id, live)
             steps.append(f"stored the previous definition as backup {kept.version} of job {green_id}")
-        return {"success": True, "job_id": green_id, "test_run_id": run_id, "test_run_result": result}
+        return {"ok": True, "job_id": green_id, "test_run_id": run_id, "test_run_result": result}
 
     def _canary(
         self, spec: Mapping[str, Any], current_id: int | None, options: DeployOptions, steps: list[str]
@@ -643,7 +696,7 @@ class JobDeployer:
         if result != "SUCCESS":
             steps.append("production untouched")
             return {
-                "success": False,
+                "ok": False,
                 "job_id": current_id,
                 "test_run_id": run_id,
                 "test_run_result": result,
@@ -652,17 +705,12 @@ class JobDeployer:
         out = self._direct(spec, current_id, options, steps)
         return {**out, "test_run_id": run_id, "test_run_result": result}
 
-    def _write_manifest(self, result: DeployResult, options: DeployOptions) -> DeployResult:
+    def _write_manifest(self, result: DeployResult, manifests: Journal) -> DeployResult:
         from dataclasses import replace
 
-        from dbx_ops.runtime import state_home
-
-        folder = Path(options.manifest_dir) if options.manifest_dir else state_home() / "jobs" / "deployments"
-        folder.mkdir(parents=True, exist_ok=True)
-        path = folder / f"{result.deployment_id}.json"
-        result = replace(result, manifest_path=str(path))
-        path.write_text(json.dumps(result.to_dict(), indent=2, sort_keys=True, default=str) + "\n")
-        logger.info("deployment manifest written to %s", path)
+        result = replace(result, manifest_path=manifests.location("deployment", result.deployment_id))
+        manifests.save("deployment", result.deployment_id, result.to_dict())
+        logger.info("deployment manifest written to %s", result.manifest_path)
         return result
 
 

@@ -23,11 +23,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from dbx_ops.clock import Clock, utc_now
 from dbx_ops.errors import InvalidInputError, NotFoundError
 from dbx_ops.jobs.api import DEFAULT_RETRY, RetryPolicy, call, get_job, job_ref, list_all_jobs
 
 if TYPE_CHECKING:
     from databricks.sdk import WorkspaceClient
+
+    from dbx_ops.state import StateStore
 
 logger = logging.getLogger(__name__)
 
@@ -277,29 +280,27 @@ class JobDefinitionStore:
 
     Args:
         ws: the workspace client.
-        folder: the backup folder (can live in git).
-        spark: a Spark session to also record backups in the Delta table ``job_backups``; None
-            for folder-only use (CI).
-        schema: the state schema (``DBX_OPS_SCHEMA``) when ``spark`` is given.
+        folder: the backup folder (can live in git, or a Unity Catalog volume).
+        store: the state store: backups are also recorded in its Delta table ``job_backups``,
+            and rollbacks and deployments that are given no folder keep their journals and
+            manifests there. None for folder-only use (CI).
         retry: retry policy for workspace calls.
-        clock: returns "now" in UTC (tests hand in a fixed one).
+        now: the clock (UTC-aware; tests hand in a fixed one).
     """
 
     def __init__(
         self,
         ws: WorkspaceClient,
         folder: str | Path = "job_backups",
-        spark: Any = None,
-        schema: str | None = None,
+        store: StateStore | None = None,
         retry: RetryPolicy = DEFAULT_RETRY,
-        clock: Any = None,
+        now: Clock = utc_now,
     ) -> None:
         self.ws = ws
         self.folder = Path(folder)
-        self.spark = spark
-        self.schema = schema
+        self.store = store
         self.retry = retry
-        self._clock = clock or (lambda: datetime.now(UTC))
+        self._clock = now
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -397,14 +398,14 @@ class JobDefinitionStore:
     # -- writing -----------------------------------------------------------------------------
 
     def backup(self, jobs: Iterable[int | str] | None = None, record: bool = True) -> list[JobBackup]:
-        """Back up job definitions to the folder (and the Delta table when Spark is set).
+        """Back up job definitions to the folder (and the Delta table when a state store is set).
 
         A job whose definition equals its newest backup gets no new history entry; the
         newest file is rewritten identically.
 
         Args:
             jobs: job ids or names; None backs up every job in the workspace.
-            record: also append to the ``job_backups`` Delta table when a Spark session is set.
+            record: also append to the ``job_backups`` Delta table when a state store is set.
 
         Returns:
             One backup per job, in the order given.
@@ -415,7 +416,7 @@ class JobDefinitionStore:
         else:
             refs = [job_ref(j) for j in jobs]
         results = [self._backup_one(ref) for ref in refs]
-        if record and self.spark is not None and results:
+        if record and self.store is not None and results:
             self._record(results)
         return results
 
@@ -449,9 +450,8 @@ class JobDefinitionStore:
         return self.save(job_id, settings)
 
     def _record(self, backups: list[JobBackup]) -> None:
-        from dbx_ops.state import StateStore, state_schema
-
-        store = StateStore(self.spark, self.schema or state_schema())
+        assert self.store is not None
+        store = self.store
         user = ""
         try:
             me = call("read the current user", self.ws.current_user.me, retry=self.retry)
