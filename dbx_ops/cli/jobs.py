@@ -89,6 +89,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     dp.add_argument("--dry-run", action="store_true", help="validate and print the plan; change nothing")
     dp.add_argument("--no-validate", action="store_true", help="skip the pre-deployment checks")
     dp.add_argument(
+        "--allow-secrets",
+        action="store_true",
+        help="deploy a definition with hard-coded credentials anyway (still masked in every output)",
+    )
+    dp.add_argument(
         "--canary-param",
         action="append",
         default=[],
@@ -269,6 +274,7 @@ def run_deploy(args: argparse.Namespace) -> int:
         strategy=args.strategy,
         environment=args.environment,
         validate=not args.no_validate,
+        allow_secrets=args.allow_secrets,
         canary_parameters=canary,
         smoke_timeout_s=args.timeout,
         poll_s=args.poll,

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import time
 import warnings
 from collections.abc import Callable, Mapping
@@ -37,7 +36,7 @@ from dbx_ops.errors import DbxOpsError, DeployFailedError, InvalidInputError, No
 from dbx_ops.jobs.api import DEFAULT_RETRY, RetryPolicy, active_runs, call, find_jobs_by_name
 from dbx_ops.jobs.journal import Journal, journal_for
 from dbx_ops.jobs.rollback import wait_for_run
-from dbx_ops.jobs.store import JobDefinitionStore, diff_settings, normalize_settings, pause_status, paused
+from dbx_ops.jobs.store import JobDefinitionStore, diff_settings, masked_settings, pause_status, paused
 from dbx_ops.verdict import Check, Verdict
 
 if TYPE_CHECKING:
@@ -48,7 +47,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 STRATEGIES = ("direct", "blue-green", "canary")
-SECRET_REF = re.compile(r"\{\{\s*secrets/([^/}\s]+)/([^}\s]+)\s*\}\}")
 COMPUTE_KEYS = ("job_cluster_key", "existing_cluster_id", "new_cluster", "environment_key")
 TASK_TYPES = (
     "notebook_task",
@@ -234,7 +232,9 @@ def notebook_paths(spec: Mapping[str, Any]) -> list[str]:
 
 def secret_scopes(spec: Mapping[str, Any]) -> list[str]:
     """Secret scopes referenced as ``{{secrets/<scope>/<key>}}`` anywhere in the definition."""
-    return sorted({m.group(1) for m in SECRET_REF.finditer(json.dumps(spec))})
+    from dbx_ops.secrets import secret_references
+
+    return sorted({scope for scope, _ in secret_references(spec)})
 
 
 # -- records ---------------------------------------------------------------------------------
@@ -248,6 +248,8 @@ class DeployOptions:
         strategy: ``direct``, ``blue-green`` or ``canary``.
         environment: a label for the manifest (dev, staging, prod).
         validate: run the pre-deployment checks (a failed one stops the deployment).
+        allow_secrets: deploy a definition with hard-coded credentials anyway (they are still
+            masked in the plan, the report, the manifest and the backups).
         dry_run: validate and plan only.
         canary_parameters: job parameters that make the canary run a subset.
         smoke_timeout_s: how long to wait for a smoke/canary run.
@@ -259,6 +261,7 @@ class DeployOptions:
     strategy: str = "direct"
     environment: str = "dev"
     validate: bool = True
+    allow_secrets: bool = False
     dry_run: bool = False
     canary_parameters: Mapping[str, str] = field(default_factory=lambda: {"dbx_ops_canary_percentage": "10"})
     smoke_timeout_s: float = 3600.0
@@ -413,8 +416,15 @@ class JobDeployer:
     def _manifests(self, options: DeployOptions) -> Journal:
         return journal_for(options.manifest_dir, self.state, self._clock, what="a deployment manifest")
 
-    def validate(self, spec: Mapping[str, Any]) -> list[Check]:
-        """Pre-deployment checks: structure, notebook paths and secret scopes in the workspace."""
+    def validate(self, spec: Mapping[str, Any], allow_secrets: bool = False) -> list[Check]:
+        """Pre-deployment checks: structure, no hard-coded credentials, notebook paths, secrets.
+
+        Args:
+            spec: the job definition.
+            allow_secrets: a hard-coded credential passes (with a note) instead of failing.
+        """
+        from dbx_ops.secrets import find_secrets, secret_references
+
         checks = [Check("definition", False, "a valid job definition", p, p) for p in spec_problems(spec)]
         if not checks:
             n = len(spec.get("tasks") or [])
@@ -425,6 +435,21 @@ class JobDeployer:
                     "a valid job definition",
                     f"{n} task(s)",
                     f"{n} task(s), references resolve",
+                )
+            )
+        for found in find_secrets(spec):
+            note = (
+                "allowed by --allow-secrets; masked in every output"
+                if allow_secrets
+                else "or deploy with --allow-secrets"
+            )
+            checks.append(
+                Check(
+                    "hard_coded_secret",
+                    allow_secrets,
+                    "a secret reference",
+                    found.kind,
+                    f"{found.message} ({note})",
                 )
             )
         for path in notebook_paths(spec):
@@ -462,6 +487,26 @@ class JobDeployer:
                 checks.append(
                     Check("secret_scope", ok, f"scope {scope!r}", "exists" if ok else "missing", message)
                 )
+            keys: dict[str, set[str]] = {}
+            for scope, key in secret_references(spec):
+                if scope not in have:
+                    continue
+                if scope not in keys:
+                    keys[scope] = {
+                        str(m.key)
+                        for m in call(
+                            f"list the secrets of scope {scope!r}",
+                            lambda s=scope: list(self.ws.secrets.list_secrets(s)),
+                            retry=self.retry,
+                        )
+                    }
+                ok = key in keys[scope]
+                message = f"secret '{scope}/{key}' " + (
+                    "exists" if ok else f"does not exist (scope {scope!r} has no key {key!r})"
+                )
+                checks.append(
+                    Check("secret", ok, f"secret '{scope}/{key}'", "exists" if ok else "missing", message)
+                )
         return checks
 
     def deploy(
@@ -482,7 +527,21 @@ class JobDeployer:
         started = self._clock()
         deployment_id = f"deploy-{started.strftime('%Y%m%d-%H%M%S-%f')}"
         name = str(spec["name"])
-        checks = self.validate(spec) if options.validate else []
+        checks = self.validate(spec, options.allow_secrets) if options.validate else []
+        if not options.validate and not options.allow_secrets:
+            from dbx_ops.secrets import find_secrets
+
+            # --no-validate skips the workspace checks, never the credential check.
+            checks = [
+                Check(
+                    "hard_coded_secret",
+                    False,
+                    "a secret reference",
+                    f.kind,
+                    f"{f.message} (or deploy with --allow-secrets)",
+                )
+                for f in find_secrets(spec)
+            ]
         failed = [c for c in checks if not c.ok]
         existing = find_jobs_by_name(self.ws, name, self.retry)
         if len(existing) > 1:
@@ -501,8 +560,8 @@ class JobDeployer:
             environment=options.environment,
             job_name=name,
             previous_job_id=current_id,
-            previous_config=previous,
-            new_config=normalize_settings(spec),
+            previous_config=masked_settings(previous) if previous is not None else None,
+            new_config=masked_settings(spec),
             checks=checks,
             changes=changes,
             started_at=started.isoformat(),

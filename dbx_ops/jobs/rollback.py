@@ -28,7 +28,14 @@ from dbx_ops.clock import Clock, utc_now
 from dbx_ops.errors import CheckFailedError, WorkspaceError
 from dbx_ops.jobs.api import DEFAULT_RETRY, RetryPolicy, active_runs, call
 from dbx_ops.jobs.journal import FolderJournal, Journal, journal_for
-from dbx_ops.jobs.store import JobDefinitionStore, apply_settings, pause_status, paused, settings_sha
+from dbx_ops.jobs.store import (
+    JobDefinitionStore,
+    apply_settings,
+    pause_status,
+    paused,
+    refuse_masked,
+    settings_sha,
+)
 from dbx_ops.verdict import Verdict
 
 if TYPE_CHECKING:
@@ -305,6 +312,7 @@ class JobRollback:
             return self._result(journal, status=RollbackStatus.ALREADY_ROLLED_BACK)
         else:
             target = self.definitions.resolve(job_id, options.backup or "previous", live_sha=live_sha)
+            refuse_masked(target.settings, f"job {job_id} (backup {target.version})")  # before any change
             journal = {
                 "job_id": job_id,
                 "job_name": name,

@@ -115,13 +115,24 @@ def normalize_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
     return _prune(body)
 
 
+def masked_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """Normalised settings with every hard-coded credential masked (what files and outputs show)."""
+    from dbx_ops.secrets import mask_secrets
+
+    return dict(mask_secrets(normalize_settings(settings)))
+
+
 def render_settings(settings: Mapping[str, Any]) -> str:
-    """The backup file text: normalised settings as sorted, indented JSON with a final newline."""
-    return json.dumps(normalize_settings(settings), sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+    """The backup file text: normalised, masked settings as sorted, indented JSON with a final newline.
+
+    Hard-coded credentials (:func:`dbx_ops.secrets.find_secrets`) never reach a file: they are
+    replaced by :data:`dbx_ops.secrets.MASK`.
+    """
+    return json.dumps(masked_settings(settings), sort_keys=True, indent=2, ensure_ascii=False) + "\n"
 
 
 def settings_sha(settings: Mapping[str, Any]) -> str:
-    """SHA-256 of the rendered settings: equal definitions have equal hashes."""
+    """SHA-256 of the rendered (masked) settings: equal definitions have equal hashes."""
     return hashlib.sha256(render_settings(settings).encode()).hexdigest()
 
 
@@ -186,8 +197,8 @@ def diff_settings(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[C
     """
     a: dict[str, Any] = {}
     b: dict[str, Any] = {}
-    _flatten(normalize_settings(before), "", a)
-    _flatten(normalize_settings(after), "", b)
+    _flatten(masked_settings(before), "", a)
+    _flatten(masked_settings(after), "", b)
     return [Change(p, a.get(p), b.get(p)) for p in sorted(set(a) | set(b)) if a.get(p) != b.get(p)]
 
 
@@ -215,7 +226,8 @@ class JobBackup:
         sha256: hash of the rendered settings.
         backed_up_at: when (UTC).
         path: the history file holding this version.
-        settings: the normalised settings.
+        settings: the normalised settings (hard-coded credentials masked).
+        masked: where credentials were masked; such a backup cannot be applied as it is.
     """
 
     job_id: int
@@ -224,6 +236,7 @@ class JobBackup:
     backed_up_at: datetime
     path: Path
     settings: dict[str, Any] = field(repr=False)
+    masked: tuple[str, ...] = ()
 
     @property
     def version(self) -> str:
@@ -239,6 +252,7 @@ class JobBackup:
             "version": self.version,
             "backed_up_at": self.backed_up_at.isoformat(),
             "path": str(self.path),
+            "masked": list(self.masked),
         }
 
 
@@ -341,7 +355,9 @@ class JobDefinitionStore:
         if job_id is None:
             match = re.search(r"__(\d+)$", path.parent.name) or re.search(r"__(\d+)$", stem)
             job_id = int(match.group(1)) if match else 0
-        settings = normalize_settings(data)
+        from dbx_ops.secrets import masked_paths
+
+        settings = masked_settings(data)
         return JobBackup(
             job_id=job_id,
             job_name=str(settings.get("name") or ""),
@@ -349,6 +365,7 @@ class JobDefinitionStore:
             backed_up_at=when,
             path=path,
             settings=settings,
+            masked=tuple(masked_paths(settings)),
         )
 
     def resolve(
@@ -421,8 +438,21 @@ class JobDefinitionStore:
         return results
 
     def save(self, job_id: int, settings: Mapping[str, Any]) -> JobBackup:
-        """Store given settings as the newest backup of a job (used before deployments)."""
-        normalized = normalize_settings(settings)
+        """Store given settings as the newest backup of a job (used before deployments).
+
+        Hard-coded credentials are masked in the files (and the Delta table): a warning names
+        where, and such a backup cannot be applied until they live in a secret scope.
+        """
+        from dbx_ops.secrets import find_secrets, masked_paths
+
+        found = find_secrets(normalize_settings(settings))
+        if found:
+            logger.warning(
+                "job %s holds hard-coded credentials (masked in its backup): %s",
+                job_id,
+                ", ".join(f.path for f in found),
+            )
+        normalized = masked_settings(settings)
         name = str(normalized.get("name") or "")
         stem = backup_stem(name, job_id)
         text = render_settings(normalized)
@@ -436,7 +466,7 @@ class JobDefinitionStore:
             hist.mkdir(parents=True, exist_ok=True)
             path = hist / f"{now.strftime('%Y%m%dT%H%M%S%fZ')}-{sha[:8]}.json"
             path.write_text(text)
-            latest = JobBackup(job_id, name, sha, now, path, normalized)
+            latest = JobBackup(job_id, name, sha, now, path, normalized, tuple(masked_paths(normalized)))
         self.folder.mkdir(parents=True, exist_ok=True)
         for old in self.folder.glob(f"*__{job_id}.json"):
             if old.name != f"{stem}.json":
@@ -502,6 +532,7 @@ class JobDefinitionStore:
         result = self.diff(job, backup)
         if dry_run:
             return result
+        refuse_masked(result.backup.settings, f"job {result.job_id}")
         apply_settings(self.ws, result.job_id, result.backup.settings, pause=pause, retry=self.retry)
         logger.info("restored job %s to backup %s", result.job_id, result.backup.version)
         return result
@@ -525,6 +556,23 @@ def pause_status(settings: Mapping[str, Any]) -> dict[str, str]:
     }
 
 
+def refuse_masked(settings: Mapping[str, Any], what: str) -> None:
+    """Refuse to apply settings whose credentials were masked in a backup.
+
+    Raises:
+        InvalidInputError: naming where, and how to fix it.
+    """
+    from dbx_ops.secrets import masked_paths
+
+    where = masked_paths(settings)
+    if where:
+        raise InvalidInputError(
+            f"The definition for {what} has hard-coded credentials that were masked in its backup "
+            f"({', '.join(where[:5])}): put them in a secret scope, reference them as "
+            "{{secrets/<scope>/<key>}} and deploy that definition instead; nothing was changed."
+        )
+
+
 def apply_settings(
     ws: WorkspaceClient,
     job_id: int,
@@ -535,6 +583,7 @@ def apply_settings(
     """Replace a job's whole definition (``jobs.reset``)."""
     from databricks.sdk.service.jobs import JobSettings
 
+    refuse_masked(settings, f"job {job_id}")
     body = paused(settings) if pause else dict(settings)
     call(
         f"reset job {job_id}",

@@ -59,6 +59,7 @@ def ws(workspace: WorkspaceClient) -> WorkspaceClient:
             language=Language.PYTHON,
         )
     workspace.secrets.create_scope("c360")
+    workspace.secrets.put_secret("c360", "db-password", string_value="x")  # the key must exist too
     return workspace
 
 
