@@ -261,7 +261,7 @@ def workspace_configured(env: Mapping[str, str] | None = None) -> dict[str, Any]
 #: request, and all retries of one call together. A dead workspace stops a command well
 #: within a minute instead of the SDK's default of 5 minutes of retries.
 DEFAULT_HTTP_TIMEOUT = 20
-DEFAULT_RETRY_TIMEOUT = 45
+DEFAULT_RETRY_TIMEOUT = 30  # leaves room for process start-up on a loaded machine
 
 
 def _timeout(environ: Mapping[str, str], name: str, default: int) -> int:
@@ -281,7 +281,7 @@ def workspace_client(env: Mapping[str, str] | None = None, **kwargs: Any) -> Wor
     """A WorkspaceClient: the workspace's own credentials inside Databricks, env/profile elsewhere.
 
     Every call is bounded: ``DBX_OPS_HTTP_TIMEOUT`` seconds per request (default 20) and
-    ``DBX_OPS_RETRY_TIMEOUT`` seconds for all retries of one call (default 45). The
+    ``DBX_OPS_RETRY_TIMEOUT`` seconds for all retries of one call (default 30). The
     configuration is resolved here, so a missing or malformed host is one clear
     :class:`~dbx_ops.errors.EnvironmentSetupError`, not a traceback at the first call.
 

@@ -83,7 +83,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     rb.set_defaults(handler=run_rollback)
 
     dp = sub.add_parser("deploy", help="deploy a job definition (direct, blue-green or canary)")
-    dp.add_argument("spec", type=Path, help="job definition file (YAML or JSON job settings)")
+    dp.add_argument(
+        "spec", type=Path, help="job definition file (YAML or JSON job settings, or a bundle resource file)"
+    )
+    dp.add_argument("--job-key", help="the job of a bundle resource file (resources: jobs: <key>: ...)")
     dp.add_argument("--strategy", choices=["direct", "blue-green", "canary"], default="direct")
     dp.add_argument("--environment", default="dev", help="environment label for the manifest (default dev)")
     dp.add_argument("--dry-run", action="store_true", help="validate and print the plan; change nothing")
@@ -227,7 +230,7 @@ def run_health(args: argparse.Namespace) -> int:
 
 @_workspace_errors("rolling back a job")
 def run_rollback(args: argparse.Namespace) -> int:
-    from dbx_ops.jobs.rollback import JobRollback, RollbackOptions
+    from dbx_ops.jobs.rollback import JobRollback, RollbackOptions, RollbackStatus
 
     ws = _ws()
     options = RollbackOptions(
@@ -241,6 +244,13 @@ def run_rollback(args: argparse.Namespace) -> int:
     # Without --journal-dir the journal lives in the state schema; Spark starts only when it is read.
     rollback = JobRollback(ws, _store(args, ws), journal_dir=args.journal_dir, store=_state)
     plan = rollback.plan(args.job, options)
+    if plan.status == RollbackStatus.ALREADY_ROLLED_BACK:
+        emit(
+            args,
+            {**plan.to_dict(), "dry_run": args.dry_run},
+            f"Job {plan.job_id} is already rolled back to {plan.backup_version}: nothing to do.",
+        )
+        return 0
     if args.dry_run:
         emit(args, {**plan.to_dict(), "dry_run": True}, plan.to_text)
         return 0
@@ -267,7 +277,7 @@ def _params(pairs: list[str]) -> dict[str, str]:
 @_workspace_errors("deploying a job")
 def run_deploy(args: argparse.Namespace) -> int:
     from dbx_ops.cli._common import to_json
-    from dbx_ops.jobs.deploy import DeployOptions, JobDeployer
+    from dbx_ops.jobs.deploy import DeployOptions, JobDeployer, load_spec
 
     canary = _params(args.canary_param) or {"dbx_ops_canary_percentage": "10"}
     base = dict(
@@ -280,10 +290,11 @@ def run_deploy(args: argparse.Namespace) -> int:
         poll_s=args.poll,
         manifest_dir=args.manifest_dir,
     )
+    spec = load_spec(args.spec, args.job_key)  # bad input is refused before the workspace is contacted
     ws = _ws()
     # Without --manifest-dir the manifest goes to the state schema (Spark starts when it is written).
     deployer = JobDeployer(ws, _store(args, ws), store=_state)
-    plan = deployer.deploy(args.spec, DeployOptions(dry_run=True, **base))
+    plan = deployer.deploy(spec, DeployOptions(dry_run=True, **base))
     if args.dry_run:
         if args.report:
             args.report.write_text(to_json(plan.to_dict()) + "\n")
@@ -293,7 +304,7 @@ def run_deploy(args: argparse.Namespace) -> int:
         print(plan.to_text())
     if not confirm(f"Deploy {plan.job_name!r} with the {args.strategy} strategy?", args.yes):
         raise InvalidInputError("Deployment cancelled: nothing was changed.")
-    result = deployer.deploy(args.spec, DeployOptions(**base))
+    result = deployer.deploy(spec, DeployOptions(**base))
     if args.report:
         args.report.write_text(to_json(result.to_dict()) + "\n")
     emit(args, result.to_dict(), result.to_text)

@@ -70,13 +70,70 @@ TASK_TYPES = (
 # -- loading and pure validation ------------------------------------------------------------
 
 
-def load_spec(source: str | Path | Mapping[str, Any]) -> dict[str, Any]:
+#: How deeply a job definition may nest (real ones stay under 15); deeper is refused, not parsed on.
+MAX_DEPTH = 64
+
+
+def _depth_problem(data: Any) -> bool:
+    """True when ``data`` nests deeper than :data:`MAX_DEPTH` (checked without recursion)."""
+    stack = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return True
+        if isinstance(value, Mapping):
+            stack.extend((v, depth + 1) for v in value.values())
+        elif isinstance(value, list | tuple):
+            stack.extend((v, depth + 1) for v in value)
+    return False
+
+
+def _text_too_deep(text: str) -> bool:
+    """A cheap pre-parse bound: more than MAX_DEPTH open brackets before any closes (JSON/flow YAML)."""
+    depth = deepest = 0
+    for ch in text:
+        if ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+            if deepest > MAX_DEPTH:
+                return True
+        elif ch in "]}":
+            depth = max(depth - 1, 0)
+    return False
+
+
+def _bundle_job(data: Mapping[str, Any], where: str, job_key: str | None) -> Any:
+    """The job a bundle resource file (``resources: jobs: <key>: ...``) names."""
+    jobs = data["resources"]["jobs"]
+    keys = sorted(str(k) for k in jobs)
+    if job_key is None:
+        if len(keys) != 1:
+            raise InvalidInputError(
+                f"{where} is a bundle resource file with jobs {', '.join(keys) or '(none)'}: "
+                "pick one with --job-key KEY."
+            )
+        job_key = keys[0]
+    if job_key not in jobs:
+        raise InvalidInputError(f"{where} has no job {job_key!r} (jobs: {', '.join(keys)}).")
+    job = jobs[job_key]
+    if not isinstance(job, Mapping):
+        raise InvalidInputError(f"{where}: resources.jobs.{job_key} must be a mapping of job settings.")
+    # A bundle job's name defaults to its key; permissions are bundle resources, not job settings.
+    out = {k: v for k, v in job.items() if k != "permissions"}
+    out.setdefault("name", job_key)
+    return out
+
+
+def load_spec(source: str | Path | Mapping[str, Any], job_key: str | None = None) -> dict[str, Any]:
     """A job definition from a YAML/JSON file or a mapping, checked for shape.
 
-    The file may hold the settings directly or under ``settings``/``new_settings``.
+    The file may hold the settings directly, under ``settings``/``new_settings``, or be a
+    bundle resource file (``resources: jobs: <key>: ...``; ``job_key`` picks the job when it
+    holds more than one).
 
     Raises:
-        InvalidInputError: the file is missing, not YAML/JSON, or not a job definition.
+        InvalidInputError: the file is missing, not YAML/JSON, nested absurdly deep, or not a
+            job definition.
     """
     if isinstance(source, Mapping):
         data: Any = dict(source)
@@ -89,9 +146,30 @@ def load_spec(source: str | Path | Mapping[str, Any]) -> dict[str, Any]:
         import yaml
 
         try:
-            data = yaml.safe_load(path.read_text())
+            text = path.read_text(encoding="utf-8-sig")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InvalidInputError(f"{path} cannot be read as UTF-8 text ({type(exc).__name__}).") from exc
+        if _text_too_deep(text):
+            raise InvalidInputError(
+                f"{path} is nested more than {MAX_DEPTH} levels deep: not a job definition."
+            )
+        try:
+            data = yaml.safe_load(text)
         except yaml.YAMLError as exc:
-            raise InvalidInputError(f"{path} is not valid YAML/JSON: {str(exc).splitlines()[0]}.") from exc
+            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise InvalidInputError(f"{path} is not valid YAML/JSON: {first}.") from exc
+        except (RecursionError, ValueError, TypeError) as exc:
+            raise InvalidInputError(f"{path} is not valid YAML/JSON ({type(exc).__name__}).") from exc
+    if _depth_problem(data):
+        raise InvalidInputError(f"{where} is nested more than {MAX_DEPTH} levels deep: not a job definition.")
+    if (
+        isinstance(data, Mapping)
+        and isinstance(data.get("resources"), Mapping)
+        and isinstance(data["resources"].get("jobs"), Mapping)
+    ):
+        data = _bundle_job(data, where, job_key)
+    elif job_key is not None:
+        raise InvalidInputError(f"--job-key {job_key!r} was given but {where} is not a bundle resource file.")
     if isinstance(data, Mapping):
         for key in ("settings", "new_settings"):
             if isinstance(data.get(key), Mapping):
@@ -101,7 +179,150 @@ def load_spec(source: str | Path | Mapping[str, Any]) -> dict[str, Any]:
     problems = spec_problems(data)
     if problems:
         raise InvalidInputError(f"{where} is not a valid job definition: {'; '.join(problems)}.")
-    return json.loads(json.dumps(dict(data)))
+    return json.loads(json.dumps(dict(data), default=str))
+
+
+#: Task types that need no cluster or environment of their own.
+NO_COMPUTE_TASKS = frozenset(
+    {
+        "pipeline_task",
+        "run_job_task",
+        "condition_task",
+        "sql_task",
+        "for_each_task",
+        "dashboard_task",
+        "power_bi_task",
+    }
+)
+_MONTHS = {m: i for i, m in enumerate(("JAN FEB MAR APR MAY JUN JUL AUG SEP OCT NOV DEC").split(), 1)}
+_DAYS = {d: i for i, d in enumerate(("SUN MON TUE WED THU FRI SAT").split(), 1)}
+_CRON_FIELDS: tuple[tuple[str, int, int, Mapping[str, int]], ...] = (
+    ("seconds", 0, 59, {}),
+    ("minutes", 0, 59, {}),
+    ("hours", 0, 23, {}),
+    ("day-of-month", 1, 31, {}),
+    ("month", 1, 12, _MONTHS),
+    ("day-of-week", 1, 7, _DAYS),
+    ("year", 1970, 2099, {}),
+)
+
+
+def _kind(value: Any) -> str:
+    return {
+        dict: "a mapping",
+        list: "a list",
+        str: "a string",
+        bool: "a boolean",
+        int: "a number",
+        float: "a number",
+    }.get(type(value), type(value).__name__)
+
+
+def _cron_value(text: str, lo: int, hi: int, names: Mapping[str, int]) -> int | None:
+    if text.upper() in names:
+        return names[text.upper()]
+    if text.isdigit():
+        n = int(text)
+        return n if lo <= n <= hi else None
+    return None
+
+
+def _cron_field(text: str, name: str, lo: int, hi: int, names: Mapping[str, int]) -> str | None:
+    """The problem of one Quartz cron field, or None."""
+    if text == "?" and name in ("day-of-month", "day-of-week"):
+        return None
+    for part in text.split(","):
+        base, _, step = part.partition("/")
+        if step and (not step.isdigit() or int(step) == 0):
+            return f"{name} step {step!r} must be a positive number"
+        if name == "day-of-month" and (
+            base in ("L", "LW") or (base.endswith("W") and _cron_value(base[:-1], lo, hi, names))
+        ):
+            continue
+        if name == "day-of-week" and (
+            (base.endswith("L") and _cron_value(base[:-1] or "7", lo, hi, names))
+            or (
+                "#" in base
+                and _cron_value(base.split("#")[0], lo, hi, names)
+                and base.split("#")[1] in "12345"
+            )
+        ):
+            continue
+        if base == "*":
+            continue
+        ends = base.split("-")
+        if len(ends) > 2 or not all(ends):
+            return f"{name} {part!r} is not a value, range or list"
+        values = [_cron_value(e, lo, hi, names) for e in ends]
+        if any(v is None for v in values):
+            bad = next(e for e, v in zip(ends, values, strict=True) if v is None)
+            return f"{name} must be {lo}-{hi} (got {bad})"
+    return None
+
+
+def cron_problems(expression: Any) -> list[str]:
+    """Problems of a Quartz cron expression (what Databricks schedules use), empty when valid (pure).
+
+    Six or seven fields: seconds, minutes, hours, day-of-month, month, day-of-week and an optional
+    year; exactly one of day-of-month and day-of-week is ``?``.
+    """
+    if not isinstance(expression, str) or not expression.strip():
+        return ["must be a non-empty string of 6 or 7 fields"]
+    fields = expression.split()
+    if len(fields) not in (6, 7):
+        return [
+            f"has {len(fields)} fields; Quartz needs 6 or 7 "
+            "(seconds minutes hours day-of-month month day-of-week [year])"
+        ]
+    out = [
+        p
+        for text, (name, lo, hi, names) in zip(fields, _CRON_FIELDS, strict=False)
+        if (p := _cron_field(text, name, lo, hi, names))
+    ]
+    if not out and (fields[3] == "?") == (fields[5] == "?"):
+        out.append("exactly one of day-of-month and day-of-week must be '?'")
+    return out
+
+
+def _timezone_ok(name: Any) -> bool:
+    if not isinstance(name, str) or not name.strip():
+        return False
+    if name.upper() in ("UTC", "GMT"):
+        return True
+    from zoneinfo import ZoneInfo
+
+    try:
+        ZoneInfo(name)
+    except (ValueError, KeyError, OSError):
+        return False
+    return True
+
+
+def _task_problems(key: str, task: Mapping[str, Any]) -> list[str]:
+    out: list[str] = []
+    for kind in TASK_TYPES:
+        body = task.get(kind)
+        if body is not None and not isinstance(body, Mapping):
+            out.append(f"task {key!r}: {kind} must be a mapping (got {_kind(body)})")
+    nb = task.get("notebook_task")
+    if isinstance(nb, Mapping) and "base_parameters" in nb and not isinstance(nb["base_parameters"], Mapping):
+        out.append(
+            f"task {key!r}: notebook_task.base_parameters must be a mapping of names to values "
+            f"(got {_kind(nb['base_parameters'])})"
+        )
+    kinds = [t for t in TASK_TYPES if t in task]
+    sql_notebook = isinstance(nb, Mapping) and bool(nb.get("warehouse_id"))
+    if (
+        kinds
+        and not any(k in task for k in COMPUTE_KEYS)
+        and not (set(kinds) & NO_COMPUTE_TASKS)
+        and not sql_notebook
+    ):
+        out.append(
+            f"task {key!r} has no compute: give job_cluster_key, existing_cluster_id, new_cluster "
+            "or environment_key"
+        )
+    return out
 
 
 def spec_problems(spec: Mapping[str, Any]) -> list[str]:
@@ -138,7 +359,8 @@ def spec_problems(spec: Mapping[str, Any]) -> list[str]:
         kinds = [t for t in TASK_TYPES if t in task]
         if len(kinds) != 1:
             problems.append(f"task {key!r} must have exactly one task type (has {kinds or 'none'})")
-        if "notebook_task" in task and not (task["notebook_task"] or {}).get("notebook_path"):
+        problems += _task_problems(key, task)
+        if isinstance(task.get("notebook_task"), Mapping) and not task["notebook_task"].get("notebook_path"):
             problems.append(f"task {key!r}: notebook_task.notebook_path is required")
         jck = task.get("job_cluster_key")
         if jck and jck not in cluster_keys:
@@ -157,6 +379,18 @@ def spec_problems(spec: Mapping[str, Any]) -> list[str]:
     cycle = _find_cycle(deps)
     if cycle:
         problems.append("tasks depend on each other in a cycle: " + " -> ".join(cycle))
+    schedule = spec.get("schedule")
+    if schedule is not None and not isinstance(schedule, Mapping):
+        problems.append(f"'schedule' must be a mapping (got {_kind(schedule)})")
+    elif isinstance(schedule, Mapping):
+        cron = schedule.get("quartz_cron_expression")
+        problems += [f"schedule.quartz_cron_expression {cron!r}: {p}" for p in cron_problems(cron)]
+        tz = schedule.get("timezone_id")
+        if not _timezone_ok(tz):
+            problems.append(
+                f"schedule.timezone_id {tz!r} is not a time zone "
+                "(use an IANA name such as Europe/Berlin or UTC)"
+            )
     timeout = spec.get("timeout_seconds")
     if timeout is not None and (not isinstance(timeout, int) or timeout < 0):
         problems.append("'timeout_seconds' must be a non-negative integer")
@@ -201,6 +435,11 @@ def cluster_problems(cluster: Any) -> list[str]:
     if not isinstance(cluster, Mapping):
         return ["new_cluster must be a mapping"]
     out = []
+    for key in ("spark_version", "node_type_id", "driver_node_type_id", "instance_pool_id", "policy_id"):
+        if key in cluster and cluster[key] is not None and not isinstance(cluster[key], str):
+            out.append(f"{key} must be a string (got {_kind(cluster[key])})")
+    if out:
+        return out
     if not cluster.get("spark_version"):
         out.append("spark_version is required")
     if not (cluster.get("node_type_id") or cluster.get("instance_pool_id") or cluster.get("policy_id")):
@@ -395,6 +634,10 @@ class JobDeployer:
         retry: retry policy for workspace calls.
         sleep: the sleep function used while waiting for runs.
         now: the clock (UTC-aware); also bounds the wait for smoke and canary runs.
+        gate: called with the definition and the options after the pre-checks and before
+            anything changes (dry runs included); raises (e.g. ``NoGoError``) to refuse. The
+            hook for ``jobs deploy --environment prod --checklist RUN``: a checklist gate
+            that must say go before a production deployment.
     """
 
     def __init__(
@@ -405,7 +648,9 @@ class JobDeployer:
         retry: RetryPolicy = DEFAULT_RETRY,
         sleep: Callable[[float], None] = time.sleep,
         now: Clock = utc_now,
+        gate: Callable[[Mapping[str, Any], DeployOptions], None] | None = None,
     ) -> None:
+        self.gate = gate
         self.ws = ws
         self.definitions = definitions
         self.state = store or definitions.store
@@ -550,10 +795,15 @@ class JobDeployer:
             )
         current_id = int(existing[0].job_id or 0) if existing else None
         previous = self.definitions.live(current_id)[2] if current_id else None
-        changes = [
-            {"path": c.path, "kind": c.kind, "previous": c.before, "new": c.after}
-            for c in diff_settings(previous or {}, spec)
-        ]
+        # A new job has no previous definition: the plan says "create", not every field as a change.
+        changes = (
+            [
+                {"path": c.path, "kind": c.kind, "previous": c.before, "new": c.after}
+                for c in diff_settings(previous, spec)
+            ]
+            if previous is not None
+            else []
+        )
         base = dict(
             deployment_id=deployment_id,
             strategy=options.strategy,
@@ -571,6 +821,8 @@ class JobDeployer:
                 f"Pre-deployment validation of {name!r} failed ({'; '.join(c.message for c in failed)}); "
                 "nothing was changed."
             )
+        if self.gate is not None:
+            self.gate(spec, options)
         if options.dry_run:
             return DeployResult(
                 ok=True,

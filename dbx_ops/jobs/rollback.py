@@ -260,6 +260,9 @@ class JobRollback:
                 journal_path=self.journal_location(job_id),
                 resumed=True,
             )
+        if self._finished(journal, live, options):
+            assert journal is not None
+            return self._result(journal, status=RollbackStatus.ALREADY_ROLLED_BACK)
         target = self.definitions.resolve(job_id, options.backup or "previous", live_sha=settings_sha(live))
         runs = active_runs(self.ws, job_id, self.retry)
         sched = pause_status(live)
@@ -304,11 +307,8 @@ class JobRollback:
         if journal and journal.get("status") == "in_progress":
             resumed = True
             logger.info("resuming the interrupted rollback of job %s", job_id)
-        elif (
-            journal
-            and journal.get("status") in ("completed", "verification_failed")
-            and (settings_sha(paused(live)) == journal.get("target_sha") and options.backup is None)
-        ):
+        elif self._finished(journal, live, options):
+            assert journal is not None
             return self._result(journal, status=RollbackStatus.ALREADY_ROLLED_BACK)
         else:
             target = self.definitions.resolve(job_id, options.backup or "previous", live_sha=live_sha)
@@ -338,8 +338,9 @@ class JobRollback:
                 self._save(journal)
         except WorkspaceError as exc:
             self._save(journal)
-            raise WorkspaceError(
-                f"Rollback of job {job_id} stopped ({exc}); its progress is in "
+            reason = str(exc).rstrip(".")
+            raise type(exc)(
+                f"Rollback of job {job_id} stopped ({reason}); its progress is in "
                 f"{self.journal_location(job_id)}: run the rollback again to continue."
             ) from exc
         journal["status"] = str(
@@ -350,6 +351,16 @@ class JobRollback:
         journal["finished_at"] = self._now().isoformat()
         self._save(journal)
         return self._result(journal, resumed=resumed)
+
+    @staticmethod
+    def _finished(journal: dict[str, Any] | None, live: dict[str, Any], options: RollbackOptions) -> bool:
+        """True when the journal's rollback finished and the job still has the restored definition."""
+        return bool(
+            journal
+            and journal.get("status") in (RollbackStatus.COMPLETED, RollbackStatus.VERIFICATION_FAILED)
+            and settings_sha(paused(live)) == journal.get("target_sha")
+            and options.backup is None
+        )
 
     def _result(
         self, journal: dict[str, Any], status: RollbackStatus | None = None, resumed: bool = False

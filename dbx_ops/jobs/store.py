@@ -67,6 +67,32 @@ SERVER_DEFAULTS = {
     "no_alert_for_skipped_runs": False,
 }
 
+# Cluster values the workspace fills in by itself when a definition leaves them out (they differ
+# by cloud and workspace): a diff ignores them when only one side has them, and compares them
+# when both do (a value the user sets is still a change when it changes).
+SERVER_FILLED = frozenset(
+    {
+        "aws_attributes.availability",
+        "aws_attributes.zone_id",
+        "aws_attributes.first_on_demand",
+        "aws_attributes.spot_bid_price_percent",
+        "azure_attributes.availability",
+        "azure_attributes.first_on_demand",
+        "azure_attributes.spot_bid_max_price",
+        "gcp_attributes.availability",
+        "gcp_attributes.zone_id",
+        "data_security_mode",
+        "runtime_engine",
+        "enable_elastic_disk",
+        "enable_local_disk_encryption",
+    }
+)
+
+
+def _server_filled(path: str) -> bool:
+    return "new_cluster." in path and any(path.endswith("new_cluster." + f) for f in SERVER_FILLED)
+
+
 # List fields and the key that identifies their entries (their order carries no meaning).
 KEYED_LISTS = {
     "tasks": "task_key",
@@ -199,7 +225,11 @@ def diff_settings(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[C
     b: dict[str, Any] = {}
     _flatten(masked_settings(before), "", a)
     _flatten(masked_settings(after), "", b)
-    return [Change(p, a.get(p), b.get(p)) for p in sorted(set(a) | set(b)) if a.get(p) != b.get(p)]
+    return [
+        Change(p, a.get(p), b.get(p))
+        for p in sorted(set(a) | set(b))
+        if a.get(p) != b.get(p) and not ((p not in a or p not in b) and _server_filled(p))
+    ]
 
 
 def unified_diff(

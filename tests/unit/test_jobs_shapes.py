@@ -111,3 +111,29 @@ def test_a_rollback_journal_needs_a_place_that_outlives_the_cluster(tmp_path: Pa
     assert journal.load("rollback", "42") == {"status": "in_progress"}
     assert json.loads((tmp_path / "vol" / "42.json").read_text()) == {"status": "in_progress"}
     assert journal.load("rollback", "43") is None
+
+
+def test_the_deploy_gate_hook_refuses_before_anything_changes(monkeypatch: pytest.MonkeyPatch):
+    import dbx_ops.jobs.deploy as deploy_module
+    from dbx_ops.errors import NoGoError
+
+    seen: list[str] = []
+
+    def gate(spec, options) -> None:
+        seen.append(options.environment)
+        raise NoGoError("checklist run r1 is no-go: 2 required items pending.")
+
+    changes: list[str] = []
+    monkeypatch.setattr(deploy_module, "find_jobs_by_name", lambda ws, name, retry: [])
+    deployer = deploy_module.JobDeployer(SimpleNamespace(), SimpleNamespace(store=None), gate=gate)  # type: ignore[arg-type]
+    monkeypatch.setattr(deployer, "validate", lambda spec, allow_secrets=False: [])
+    monkeypatch.setattr(deployer, "_create", lambda settings: changes.append("create") or 1)
+    spec = {
+        "name": "j",
+        "tasks": [{"task_key": "t", "existing_cluster_id": "c", "notebook_task": {"notebook_path": "/n"}}],
+    }
+    for dry_run in (True, False):
+        options = deploy_module.DeployOptions(environment="prod", dry_run=dry_run, manifest_dir="unused")
+        with pytest.raises(NoGoError, match="no-go"):
+            deployer.deploy(spec, options)
+    assert seen == ["prod", "prod"] and changes == []
