@@ -24,6 +24,7 @@ empty values are not findings either. A finding never carries the secret itself.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -98,11 +99,16 @@ class SecretFinding:
         return {"path": self.path, "kind": self.kind, "message": self.message}
 
 
+#: Cheap gate: a value with none of these cannot hold a credential by shape or assignment.
+_MAYBE = re.compile(r"dapi|AKIA|ASIA|AIza|==|\dQ~|PRIVATE KEY|[=:]")
+
+
 def _words(name: str) -> list[str]:
     spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", name)
     return [w for w in re.split(r"[^A-Za-z0-9]+", spaced.lower()) if w]
 
 
+@functools.lru_cache(maxsize=4096)
 def is_secret_name(name: str) -> bool:
     """True when a key or parameter name says its value is a credential (``DB_PASSWORD``, ``apiKey``)."""
     words = _words(name)
@@ -129,6 +135,8 @@ def _spans(value: str, secret_name: bool) -> tuple[str | None, list[tuple[int, i
     """The kind and the character spans of the credentials inside ``value``."""
     kind: str | None = None
     spans: list[tuple[int, int]] = []
+    if not secret_name and not _MAYBE.search(value):
+        return None, spans
     for name, pattern in PATTERNS:
         for m in pattern.finditer(value):
             kind = kind or name

@@ -176,7 +176,13 @@ def load_spec(source: str | Path | Mapping[str, Any], job_key: str | None = None
                 data = data[key]
     if not isinstance(data, Mapping):
         raise InvalidInputError(f"{where} must be a mapping of job settings (name, tasks, ...).")
-    problems = spec_problems(data)
+    try:
+        problems = spec_problems(data)
+    except (TypeError, ValueError, AttributeError, KeyError) as exc:  # a shape no check foresaw
+        logger.debug("spec check failed on %s", where, exc_info=True)
+        raise InvalidInputError(
+            f"{where} is not a valid job definition: a value has the wrong type ({type(exc).__name__})."
+        ) from exc
     if problems:
         raise InvalidInputError(f"{where} is not a valid job definition: {'; '.join(problems)}.")
     return json.loads(json.dumps(dict(data), default=str))
@@ -205,6 +211,10 @@ _CRON_FIELDS: tuple[tuple[str, int, int, Mapping[str, int]], ...] = (
     ("day-of-week", 1, 7, _DAYS),
     ("year", 1970, 2099, {}),
 )
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
 
 
 def _kind(value: Any) -> str:
@@ -336,9 +346,17 @@ def spec_problems(spec: Mapping[str, Any]) -> list[str]:
         problems.append("'tasks' must be a non-empty list")
         return problems
     cluster_keys = set()
-    for jc in spec.get("job_clusters") or []:
-        if not isinstance(jc, Mapping) or not jc.get("job_cluster_key"):
-            problems.append("every job_clusters entry needs a job_cluster_key")
+    job_clusters = spec.get("job_clusters") or []
+    if not isinstance(job_clusters, list):
+        problems.append(f"'job_clusters' must be a list (got {_kind(job_clusters)})")
+        job_clusters = []
+    for jc in job_clusters:
+        if (
+            not isinstance(jc, Mapping)
+            or not isinstance(jc.get("job_cluster_key"), str)
+            or not jc["job_cluster_key"]
+        ):
+            problems.append("every job_clusters entry needs a job_cluster_key (a string)")
             continue
         cluster_keys.add(jc["job_cluster_key"])
         problems += [
@@ -362,13 +380,35 @@ def spec_problems(spec: Mapping[str, Any]) -> list[str]:
         problems += _task_problems(key, task)
         if isinstance(task.get("notebook_task"), Mapping) and not task["notebook_task"].get("notebook_path"):
             problems.append(f"task {key!r}: notebook_task.notebook_path is required")
+        for ref in ("job_cluster_key", "existing_cluster_id", "environment_key"):
+            if ref in task and not isinstance(task[ref], str):
+                problems.append(f"task {key!r}: {ref} must be a string (got {_kind(task[ref])})")
+        depends = task.get("depends_on")
+        if depends is not None and (
+            not isinstance(depends, list)
+            or not all(isinstance(d, Mapping) and isinstance(d.get("task_key"), str) for d in depends)
+        ):
+            problems.append(f"task {key!r}: depends_on must be a list of {{task_key: <name>}}")
+        nb_path = (
+            task["notebook_task"].get("notebook_path")
+            if isinstance(task.get("notebook_task"), Mapping)
+            else None
+        )
+        if nb_path is not None and not isinstance(nb_path, str):
+            problems.append(
+                f"task {key!r}: notebook_task.notebook_path must be a string (got {_kind(nb_path)})"
+            )
         jck = task.get("job_cluster_key")
-        if jck and jck not in cluster_keys:
+        if isinstance(jck, str) and jck and jck not in cluster_keys:
             problems.append(f"task {key!r} uses job_cluster_key {jck!r}, which job_clusters does not define")
         if "new_cluster" in task:
             problems += [f"task {key!r}: {p}" for p in cluster_problems(task["new_cluster"])]
     deps = {
-        t["task_key"]: [d.get("task_key") for d in (t.get("depends_on") or []) if isinstance(d, Mapping)]
+        t["task_key"]: [
+            d.get("task_key")
+            for d in _as_list(t.get("depends_on"))
+            if isinstance(d, Mapping) and isinstance(d.get("task_key"), str)
+        ]
         for t in tasks
         if isinstance(t, Mapping) and isinstance(t.get("task_key"), str)
     }

@@ -116,28 +116,44 @@ _JSON = st.recursive(
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
     max_leaves=20,
 )
-_FIELDS = ["name", "tasks", "job_clusters", "schedule", "timeout_seconds", "max_concurrent_runs", "resources"]
+#: Where a mutation puts a random value: top-level fields and the nested places users get wrong.
+_PATHS = [
+    ("name",),
+    ("tasks",),
+    ("job_clusters",),
+    ("schedule",),
+    ("timeout_seconds",),
+    ("max_concurrent_runs",),
+    ("resources",),
+    ("tasks", 0),
+    ("tasks", 0, "task_key"),
+    ("tasks", 0, "depends_on"),
+    ("tasks", 0, "existing_cluster_id"),
+    ("tasks", 0, "job_cluster_key"),
+    ("tasks", 0, "new_cluster"),
+    ("tasks", 0, "notebook_task"),
+    ("tasks", 0, "notebook_task", "notebook_path"),
+    ("tasks", 0, "notebook_task", "base_parameters"),
+    ("schedule", "quartz_cron_expression"),
+    ("schedule", "timezone_id"),
+]
 
 
-def _mutated(value: object, field: str) -> dict:
+def _mutated(value: object, path: tuple) -> dict:
     spec = json.loads(json.dumps(GOOD))
-    if field == "tasks":
-        spec["tasks"] = [value] if not isinstance(value, list) else value
-    elif field == "schedule":
-        spec["schedule"] = {"quartz_cron_expression": value, "timezone_id": "UTC"}
-    else:
-        spec[field] = value
+    target = spec
+    for step in path[:-1]:
+        target = target[step]
+    target[path[-1]] = value
     return spec
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     st.one_of(
         st.text(max_size=200).map(lambda t: ("text", t)),
         _JSON.map(lambda v: ("json", v)),
-        st.tuples(_JSON.filter(lambda v: v not in ("0 0 2 * * ?",)), st.sampled_from(_FIELDS)).map(
-            lambda p: ("mutated", p)
-        ),
+        st.tuples(_JSON, st.sampled_from(_PATHS)).map(lambda p: ("mutated", p)),
     )
 )
 def test_fuzzed_spec_files_are_exit_2_with_one_line(

@@ -140,3 +140,20 @@ def test_a_deeply_nested_spec_is_bad_input_not_a_recursion_error(tmp_path: Path)
     yml.write_text("a: " + "[" * 5_000 + "]" * 5_000 + "\n")
     with pytest.raises(InvalidInputError, match=r"nested more than 64 levels deep"):
         load_spec(yml)
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        ({"job_clusters": 5}, "'job_clusters' must be a list (got a number)"),
+        (
+            {"job_clusters": [{"job_cluster_key": {"x": 1}}]},
+            "every job_clusters entry needs a job_cluster_key",
+        ),
+        ({"tasks": [{**TASK, "depends_on": 5}]}, "task 'a': depends_on must be a list of {task_key: <name>}"),
+        ({"tasks": [{**TASK, "job_cluster_key": {"a": 1}}]}, "task 'a': job_cluster_key must be a string"),
+        ({"tasks": [{**TASK, "notebook_task": {"notebook_path": 5}}]}, "notebook_path must be a string"),
+    ],
+)
+def test_values_of_the_wrong_type_are_named_not_a_type_error(change, problem):
+    assert any(problem in p for p in spec_problems(spec(**change)))
