@@ -212,6 +212,12 @@ def find_secrets(value: Any) -> list[SecretFinding]:
     return findings
 
 
+def scan(value: Any) -> tuple[Any, list[SecretFinding]]:
+    """The masked copy of ``value`` and its findings, in one pass."""
+    findings: list[SecretFinding] = []
+    return _walk(value, "", "", findings), findings
+
+
 def mask_secrets(value: Any) -> Any:
     """A copy of ``value`` with every detected credential replaced by :data:`MASK` (input untouched)."""
     return _walk(value, "", "", None)

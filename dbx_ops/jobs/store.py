@@ -154,7 +154,15 @@ def render_settings(settings: Mapping[str, Any]) -> str:
     Hard-coded credentials (:func:`dbx_ops.secrets.find_secrets`) never reach a file: they are
     replaced by :data:`dbx_ops.secrets.MASK`.
     """
-    return json.dumps(masked_settings(settings), sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+    return _dump(masked_settings(settings))
+
+
+def _dump(masked: Mapping[str, Any]) -> str:
+    return json.dumps(masked, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+
+
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def settings_sha(settings: Mapping[str, Any]) -> str:
@@ -391,7 +399,7 @@ class JobDefinitionStore:
         return JobBackup(
             job_id=job_id,
             job_name=str(settings.get("name") or ""),
-            sha256=settings_sha(settings),
+            sha256=_sha(_dump(settings)),
             backed_up_at=when,
             path=path,
             settings=settings,
@@ -473,20 +481,19 @@ class JobDefinitionStore:
         Hard-coded credentials are masked in the files (and the Delta table): a warning names
         where, and such a backup cannot be applied until they live in a secret scope.
         """
-        from dbx_ops.secrets import find_secrets, masked_paths
+        from dbx_ops.secrets import masked_paths, scan
 
-        found = find_secrets(normalize_settings(settings))
+        normalized, found = scan(normalize_settings(settings))
         if found:
             logger.warning(
                 "job %s holds hard-coded credentials (masked in its backup): %s",
                 job_id,
                 ", ".join(f.path for f in found),
             )
-        normalized = masked_settings(settings)
         name = str(normalized.get("name") or "")
         stem = backup_stem(name, job_id)
-        text = render_settings(normalized)
-        sha = settings_sha(normalized)
+        text = _dump(normalized)
+        sha = _sha(text)
         versions = self.versions(job_id)
         now = self._clock()
         if versions and versions[-1].sha256 == sha:
