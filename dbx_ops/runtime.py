@@ -264,7 +264,7 @@ def workspace_configured(env: Mapping[str, str] | None = None) -> dict[str, Any]
 #: request, and all retries of one call together. A dead workspace stops a command well
 #: within a minute instead of the SDK's default of 5 minutes of retries.
 DEFAULT_HTTP_TIMEOUT = 20
-DEFAULT_RETRY_TIMEOUT = 45
+DEFAULT_RETRY_TIMEOUT = 30  # leaves room for process start-up on a loaded machine
 
 
 def _timeout(environ: Mapping[str, str], name: str, default: int) -> int:
@@ -284,7 +284,7 @@ def workspace_client(env: Mapping[str, str] | None = None, **kwargs: Any) -> Wor
     """A WorkspaceClient: the workspace's own credentials inside Databricks, env/profile elsewhere.
 
     Every call is bounded: ``DBX_OPS_HTTP_TIMEOUT`` seconds per request (default 20) and
-    ``DBX_OPS_RETRY_TIMEOUT`` seconds for all retries of one call (default 45). The
+    ``DBX_OPS_RETRY_TIMEOUT`` seconds for all retries of one call (default 30). The
     configuration is resolved here, so a missing or malformed host is one clear
     :class:`~dbx_ops.errors.EnvironmentSetupError`, not a traceback at the first call.
 
@@ -311,7 +311,9 @@ def workspace_client(env: Mapping[str, str] | None = None, **kwargs: Any) -> Wor
     if host:
         _check_host(str(host))
     try:
-        ws = WorkspaceClient(**kwargs)
+        # The timeouts are Config settings (WorkspaceClient's own signature does not take them).
+        config = kwargs.pop("config", None) or _bounded_config(**kwargs)
+        ws = WorkspaceClient(config=config)
         ws.config.host  # noqa: B018 - resolves the configuration now
     except ValueError as exc:
         raise EnvironmentSetupError(
@@ -319,6 +321,46 @@ def workspace_client(env: Mapping[str, str] | None = None, **kwargs: Any) -> Wor
             f"(or a profile) ({str(exc).splitlines()[0]})."
         ) from exc
     return ws
+
+
+#: Seconds the SDK's best-effort host-metadata probe may take when the client is built.
+METADATA_PROBE_TIMEOUT = 5
+
+
+def _bounded_config(**kwargs: Any) -> Any:
+    """A databricks-sdk ``Config`` whose host-metadata probe is bounded and quiet.
+
+    ``Config()`` fetches ``/.well-known/databricks-config`` from the host with the whole
+    retry budget, so against a dead host the client alone took that budget (and logged a
+    warning) before the first real call. The probe is best effort: when the host does not
+    even accept a connection it is skipped (the first real call then says so in one sentence).
+    """
+    import socket
+    from urllib.parse import urlparse
+
+    from databricks.sdk.core import Config
+
+    Config.attributes()  # cached on Config itself, so the subclass below sees the same settings
+
+    class BoundedConfig(Config):
+        def _resolve_host_metadata(self) -> None:
+            host = str(self.host or "")
+            parsed = urlparse(host if "://" in host else f"https://{host}")
+            port = parsed.port or (80 if parsed.scheme == "http" else 443)
+            try:
+                with socket.create_connection((parsed.hostname or "", port), timeout=METADATA_PROBE_TIMEOUT):
+                    pass
+            except OSError as exc:
+                logger.debug("host metadata of %s skipped: %s", host, exc)
+                return
+            saved = self.retry_timeout_seconds
+            self.retry_timeout_seconds = min(int(saved or METADATA_PROBE_TIMEOUT), METADATA_PROBE_TIMEOUT)
+            try:
+                super()._resolve_host_metadata()
+            finally:
+                self.retry_timeout_seconds = saved
+
+    return BoundedConfig(**kwargs)
 
 
 def _check_host(host: str) -> None:

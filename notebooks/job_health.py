@@ -16,23 +16,18 @@ dbutils.widgets.text("window", "10", "Runs considered")  # noqa: F821
 # COMMAND ----------
 
 from dbx_ops import get_spark
-from dbx_ops.jobs.api import list_all_jobs
 from dbx_ops.jobs.health import HealthRules, JobHealthChecker
-from dbx_ops.jobs.report import health_html
 from dbx_ops.runtime import workspace_client
-from dbx_ops.state import state_schema
+from dbx_ops.state import StateStore
 
-ws = workspace_client()
-spark = get_spark()
-wanted = [j.strip() for j in dbutils.widgets.get("jobs").split(",") if j.strip()]  # noqa: F821
-tables = [t.strip() for t in dbutils.widgets.get("tables").split(",") if t.strip()]  # noqa: F821
-checker = JobHealthChecker(ws, spark=spark, schema=state_schema(),
-                           rules=HealthRules(window=int(dbutils.widgets.get("window"))))  # noqa: F821
-results = checker.check_many(wanted or [int(j.job_id) for j in list_all_jobs(ws)], tables)
-displayHTML(health_html(results))  # noqa: F821
+get = dbutils.widgets.get  # noqa: F821
+wanted = [j.strip() for j in get("jobs").split(",") if j.strip()]
+tables = [t.strip() for t in get("tables").split(",") if t.strip()]
+checker = JobHealthChecker(workspace_client(), store=StateStore.from_env(get_spark()),
+                           rules=HealthRules(window=int(get("window"))))
+report = checker.report(wanted, tables)
+displayHTML(report.to_html())  # noqa: F821
 
 # COMMAND ----------
 
-p1 = [a.message for h in results for a in h.alerts if a.severity == "P1"]
-if p1:
-    raise RuntimeError("P1 job alerts: " + " | ".join(p1))
+report.raise_on_failure()  # UnhealthyJobError naming every P1 alert: the job run fails and alerts

@@ -9,6 +9,7 @@
 
 dbutils.widgets.text("job", "", "Job id or exact name")  # noqa: F821
 dbutils.widgets.text("backup_dir", "/Workspace/Shared/dbx_ops/job_backups", "Backup folder")  # noqa: F821
+dbutils.widgets.text("journal_dir", "", "Journal folder, e.g. a UC volume (empty: the state schema)")  # noqa: F821
 dbutils.widgets.text("backup", "", "Backup version (empty: newest that differs from live)")  # noqa: F821
 dbutils.widgets.text("reason", "a bad deployment", "What happened")  # noqa: F821
 dbutils.widgets.text("owner", "", "Incident owner (empty: you)")  # noqa: F821
@@ -16,21 +17,24 @@ dbutils.widgets.dropdown("confirm", "no", ["no", "yes"], "Apply the rollback")  
 
 # COMMAND ----------
 
-from dbx_ops.jobs.report import rollback_html
-from dbx_ops.jobs.rollback import JobRollback, RollbackOptions, require_ok
+from dbx_ops import get_spark
+from dbx_ops.jobs.rollback import JobRollback, RollbackOptions
 from dbx_ops.jobs.store import JobDefinitionStore
 from dbx_ops.runtime import workspace_client
+from dbx_ops.state import StateStore
 
 ws = workspace_client()
 get = dbutils.widgets.get  # noqa: F821
 options = RollbackOptions(backup=get("backup") or None, reason=get("reason"), owner=get("owner") or None)
-rollback = JobRollback(ws, JobDefinitionStore(ws, get("backup_dir")))
+# The journal outlives the cluster: the state schema's job_journals table, or the folder given.
+definitions = JobDefinitionStore(ws, get("backup_dir"), store=StateStore.from_env(get_spark()))
+rollback = JobRollback(ws, definitions, journal_dir=get("journal_dir") or None)
 plan = rollback.plan(get("job"), options)
-displayHTML(rollback_html(plan))  # noqa: F821
+displayHTML(plan.to_html())  # noqa: F821
 
 # COMMAND ----------
 
 if get("confirm") == "yes":
     result = rollback.run(plan.job_id, options)
-    displayHTML(rollback_html(result))  # noqa: F821
-    require_ok(result)
+    displayHTML(result.to_html())  # noqa: F821
+    result.raise_on_failure()

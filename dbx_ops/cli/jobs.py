@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import functools
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from dbx_ops.cli._common import add_json_flag, confirm, emit, table
-from dbx_ops.errors import CheckFailedError, EnvironmentSetupError, InvalidInputError
+from dbx_ops.errors import InvalidInputError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -71,17 +73,29 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     rb.add_argument("--poll", type=float, default=10.0, help="seconds between polls of the verification run")
     rb.add_argument("--reason", default="a bad deployment", help="what happened, for the incident summary")
     rb.add_argument("--owner", help="incident owner (default: the current workspace user)")
-    rb.add_argument("--journal-dir", type=Path, help="journal folder (default <DBX_OPS_HOME>/jobs/rollback)")
+    rb.add_argument(
+        "--journal-dir",
+        type=Path,
+        help="journal folder that outlives the cluster, e.g. a UC volume (default: the state schema)",
+    )
     rb.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     common(rb)
     rb.set_defaults(handler=run_rollback)
 
     dp = sub.add_parser("deploy", help="deploy a job definition (direct, blue-green or canary)")
-    dp.add_argument("spec", type=Path, help="job definition file (YAML or JSON job settings)")
+    dp.add_argument(
+        "spec", type=Path, help="job definition file (YAML or JSON job settings, or a bundle resource file)"
+    )
+    dp.add_argument("--job-key", help="the job of a bundle resource file (resources: jobs: <key>: ...)")
     dp.add_argument("--strategy", choices=["direct", "blue-green", "canary"], default="direct")
     dp.add_argument("--environment", default="dev", help="environment label for the manifest (default dev)")
     dp.add_argument("--dry-run", action="store_true", help="validate and print the plan; change nothing")
     dp.add_argument("--no-validate", action="store_true", help="skip the pre-deployment checks")
+    dp.add_argument(
+        "--allow-secrets",
+        action="store_true",
+        help="deploy a definition with hard-coded credentials anyway (still masked in every output)",
+    )
     dp.add_argument(
         "--canary-param",
         action="append",
@@ -92,7 +106,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     dp.add_argument("--timeout", type=float, default=3600.0, help="seconds to wait for a smoke/canary run")
     dp.add_argument("--poll", type=float, default=10.0, help="seconds between polls of that run")
     dp.add_argument(
-        "--manifest-dir", type=Path, help="manifest folder (default <DBX_OPS_HOME>/jobs/deployments)"
+        "--manifest-dir",
+        type=Path,
+        help="manifest folder that outlives the cluster, e.g. a UC volume (default: the state schema)",
     )
     dp.add_argument("--report", type=Path, help="also write the JSON report to this file")
     dp.add_argument("--yes", action="store_true", help="do not ask for confirmation")
@@ -100,36 +116,50 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     dp.set_defaults(handler=run_deploy)
 
 
+def _workspace_errors(doing: str) -> Callable[[Callable[[argparse.Namespace], int]], Callable[..., int]]:
+    """Map a workspace failure the library did not map itself to one dbx_ops sentence."""
+
+    def wrap(handler: Callable[[argparse.Namespace], int]) -> Callable[..., int]:
+        @functools.wraps(handler)
+        def run(args: argparse.Namespace) -> int:
+            from dbx_ops.runtime import workspace_error
+
+            try:
+                return handler(args)
+            except Exception as exc:
+                mapped = workspace_error(exc, doing)
+                if mapped is None or mapped is exc:
+                    raise
+                raise mapped from exc
+
+        return run
+
+    return wrap
+
+
 def _ws() -> Any:
     from dbx_ops.runtime import workspace_client
 
-    try:
-        ws = workspace_client()
-        ws.config.host  # noqa: B018 - resolves the configuration now
-    except ValueError as exc:
-        raise EnvironmentSetupError(
-            "No Databricks workspace is configured: set DATABRICKS_HOST and DATABRICKS_TOKEN "
-            f"(or a profile) ({str(exc).splitlines()[0]})."
-        ) from exc
-    return ws
+    return workspace_client()
 
 
-def _spark() -> Any:
+def _state() -> Any:
     from dbx_ops.runtime import get_spark
+    from dbx_ops.state import StateStore
 
-    return get_spark()
+    return StateStore.from_env(get_spark())
 
 
-def _store(args: argparse.Namespace, ws: Any, spark: Any = None) -> Any:
+def _store(args: argparse.Namespace, ws: Any, state: Any = None) -> Any:
     from dbx_ops.jobs.store import JobDefinitionStore
-    from dbx_ops.state import state_schema
 
-    return JobDefinitionStore(ws, folder=args.dir, spark=spark, schema=state_schema() if spark else None)
+    return JobDefinitionStore(ws, folder=args.dir, store=state)
 
 
+@_workspace_errors("backing up job definitions")
 def run_backup(args: argparse.Namespace) -> int:
     ws = _ws()
-    store = _store(args, ws, None if args.no_table else _spark())
+    store = _store(args, ws, None if args.no_table else _state())
     backups = store.backup(args.job or None)
     rows = [b.to_dict() for b in backups]
     emit(
@@ -143,6 +173,7 @@ def run_backup(args: argparse.Namespace) -> int:
     return 0
 
 
+@_workspace_errors("comparing a job with its backup")
 def run_diff(args: argparse.Namespace) -> int:
     result = _store(args, _ws()).diff(args.job, args.backup)
 
@@ -155,6 +186,7 @@ def run_diff(args: argparse.Namespace) -> int:
     return 1 if result.differs else 0
 
 
+@_workspace_errors("restoring a job definition")
 def run_restore(args: argparse.Namespace) -> int:
     store = _store(args, _ws())
     plan = store.restore(args.job, args.backup, dry_run=True)
@@ -179,36 +211,26 @@ def run_restore(args: argparse.Namespace) -> int:
     return 0
 
 
+@_workspace_errors("checking job health")
 def run_health(args: argparse.Namespace) -> int:
-    from dbx_ops.jobs.api import list_all_jobs
     from dbx_ops.jobs.health import HealthRules, JobHealthChecker, linked_tables
-    from dbx_ops.jobs.report import health_alert_lines, health_html, health_markdown, health_rows
-    from dbx_ops.state import state_schema
 
     rules = HealthRules(window=args.window)
-    ws = _ws()
-    jobs: list[Any] = args.job or [int(j.job_id or 0) for j in list_all_jobs(ws)]
     linked_tables(None, args.tables)  # validates the names before anything runs
-    spark = None if args.no_data_quality else _spark()
-    checker = JobHealthChecker(ws, spark=spark, schema=state_schema() if spark else None, rules=rules)
-    results = checker.check_many(jobs, args.tables)
+    ws = _ws()
+    checker = JobHealthChecker(ws, store=None if args.no_data_quality else _state(), rules=rules)
+    report = checker.report(args.job or None, args.tables)
     if args.html:
-        args.html.write_text(health_html(results))
+        report.write_html(args.html, "Job health")
     if args.markdown:
-        args.markdown.write_text(health_markdown(results))
-
-    def human() -> str:
-        lines = [table(health_rows(results))]
-        lines += health_alert_lines(results) or ["No alerts."]
-        return "\n".join(lines)
-
-    emit(args, {"jobs": [h.to_dict() for h in results], "p1": any(h.has_p1 for h in results)}, human)
-    return 1 if any(h.has_p1 for h in results) else 0
+        args.markdown.write_text(report.to_markdown())
+    emit(args, report.to_dict(), report.to_text)
+    return 0 if report.ok else 1
 
 
+@_workspace_errors("rolling back a job")
 def run_rollback(args: argparse.Namespace) -> int:
-    from dbx_ops.jobs.report import rollback_markdown
-    from dbx_ops.jobs.rollback import JobRollback, RollbackOptions
+    from dbx_ops.jobs.rollback import JobRollback, RollbackOptions, RollbackStatus
 
     ws = _ws()
     options = RollbackOptions(
@@ -219,22 +241,26 @@ def run_rollback(args: argparse.Namespace) -> int:
         reason=args.reason,
         owner=args.owner,
     )
-    rollback = JobRollback(ws, _store(args, ws), journal_dir=args.journal_dir)
+    # Without --journal-dir the journal lives in the state schema; Spark starts only when it is read.
+    rollback = JobRollback(ws, _store(args, ws), journal_dir=args.journal_dir, store=_state)
     plan = rollback.plan(args.job, options)
+    if plan.status == RollbackStatus.ALREADY_ROLLED_BACK:
+        emit(
+            args,
+            {**plan.to_dict(), "dry_run": args.dry_run},
+            f"Job {plan.job_id} is already rolled back to {plan.backup_version}: nothing to do.",
+        )
+        return 0
     if args.dry_run:
-        emit(args, {**plan.to_dict(), "dry_run": True}, lambda: rollback_markdown(plan))
+        emit(args, {**plan.to_dict(), "dry_run": True}, plan.to_text)
         return 0
     if not args.json:
-        print(rollback_markdown(plan))
+        print(plan.to_text())
     if not confirm(f"Roll job {plan.job_id} back to {plan.backup_version}?", args.yes):
         raise InvalidInputError("Rollback cancelled: nothing was changed.")
     result = rollback.run(plan.job_id, options)
-    emit(args, result.to_dict(), lambda: rollback_markdown(result))
-    if not result.ok:
-        raise CheckFailedError(
-            f"Job {result.job_id} was rolled back but verification run {result.verification_run_id} ended "
-            f"{result.verification_result}."
-        )
+    emit(args, result.to_dict(), result.to_text)
+    result.raise_on_failure()
     return 0
 
 
@@ -248,35 +274,38 @@ def _params(pairs: list[str]) -> dict[str, str]:
     return out
 
 
+@_workspace_errors("deploying a job")
 def run_deploy(args: argparse.Namespace) -> int:
     from dbx_ops.cli._common import to_json
-    from dbx_ops.jobs.deploy import DeployOptions, JobDeployer
-    from dbx_ops.jobs.report import deploy_markdown
+    from dbx_ops.jobs.deploy import DeployOptions, JobDeployer, load_spec
 
     canary = _params(args.canary_param) or {"dbx_ops_canary_percentage": "10"}
     base = dict(
         strategy=args.strategy,
         environment=args.environment,
         validate=not args.no_validate,
+        allow_secrets=args.allow_secrets,
         canary_parameters=canary,
         smoke_timeout_s=args.timeout,
         poll_s=args.poll,
         manifest_dir=args.manifest_dir,
     )
+    spec = load_spec(args.spec, args.job_key)  # bad input is refused before the workspace is contacted
     ws = _ws()
-    deployer = JobDeployer(ws, _store(args, ws))
-    plan = deployer.deploy(args.spec, DeployOptions(dry_run=True, **base))
+    # Without --manifest-dir the manifest goes to the state schema (Spark starts when it is written).
+    deployer = JobDeployer(ws, _store(args, ws), store=_state)
+    plan = deployer.deploy(spec, DeployOptions(dry_run=True, **base))
     if args.dry_run:
         if args.report:
             args.report.write_text(to_json(plan.to_dict()) + "\n")
-        emit(args, plan.to_dict(), lambda: deploy_markdown(plan))
+        emit(args, plan.to_dict(), plan.to_text)
         return 0
     if not args.json:
-        print(deploy_markdown(plan))
+        print(plan.to_text())
     if not confirm(f"Deploy {plan.job_name!r} with the {args.strategy} strategy?", args.yes):
         raise InvalidInputError("Deployment cancelled: nothing was changed.")
-    result = deployer.deploy(args.spec, DeployOptions(**base))
+    result = deployer.deploy(spec, DeployOptions(**base))
     if args.report:
         args.report.write_text(to_json(result.to_dict()) + "\n")
-    emit(args, result.to_dict(), lambda: deploy_markdown(result))
-    return 0 if result.success else 1
+    emit(args, result.to_dict(), result.to_text)
+    return 0 if result.ok else 1

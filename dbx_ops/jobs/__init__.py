@@ -2,6 +2,8 @@
 
 * :class:`~dbx_ops.jobs.store.JobDefinitionStore`: stable JSON backups of job settings in a
   folder (and the Delta table ``job_backups``), diff against live, restore with ``jobs.reset``.
+* :mod:`~dbx_ops.jobs.journal`: rollback journals and deployment manifests, in the state
+  schema or a folder the caller gives (never a local folder by default).
 * :class:`~dbx_ops.jobs.health.JobHealthChecker`: success rate, mean/p95 duration, last state,
   failures in a row; P1/P2 alert rules.
 * :class:`~dbx_ops.jobs.rollback.JobRollback`: pause, cancel, restore, resume, verify, summarise;
@@ -21,6 +23,13 @@ _EXPORTS = {
     "JobBackup": "dbx_ops.jobs.store",
     "JobHealthChecker": "dbx_ops.jobs.health",
     "HealthRules": "dbx_ops.jobs.health",
+    "HealthReport": "dbx_ops.jobs.health",
+    "HealthStatus": "dbx_ops.jobs.health",
+    "Severity": "dbx_ops.jobs.health",
+    "RollbackStatus": "dbx_ops.jobs.rollback",
+    "DeployResult": "dbx_ops.jobs.deploy",
+    "FolderJournal": "dbx_ops.jobs.journal",
+    "DeltaJournal": "dbx_ops.jobs.journal",
     "JobRollback": "dbx_ops.jobs.rollback",
     "RollbackOptions": "dbx_ops.jobs.rollback",
     "JobDeployer": "dbx_ops.jobs.deploy",

@@ -1,10 +1,14 @@
 """The thin, retrying edge between dbx_ops and the Jobs API.
 
 The databricks-sdk already retries HTTP 429/503 (honouring ``Retry-After``) and
-refused connections; :func:`call` adds bounded retries for the other transient
-failures (500, 502, 504, timeouts) and turns the SDK's errors into dbx_ops'
-own: a missing job or run becomes :class:`~dbx_ops.errors.NotFoundError`, any
-other refusal :class:`~dbx_ops.errors.WorkspaceError` with one sentence.
+refused connections, within the client's retry budget (``DBX_OPS_RETRY_TIMEOUT``,
+see :func:`dbx_ops.runtime.workspace_client`); :func:`call` adds bounded retries
+for the other transient failures (500, 502, 504) within a total deadline
+(:attr:`RetryPolicy.total_s`) and turns the SDK's errors into dbx_ops' own: a
+missing job or run becomes :class:`~dbx_ops.errors.NotFoundError`, a workspace
+that does not answer (the SDK's budget is spent) at once
+:class:`~dbx_ops.errors.WorkspaceUnreachableError`, any other refusal
+:class:`~dbx_ops.errors.WorkspaceError`, each with one sentence.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from dbx_ops.clock import Clock, utc_now
 from dbx_ops.errors import InvalidInputError, NotFoundError, WorkspaceError
 
 if TYPE_CHECKING:
@@ -45,11 +50,13 @@ class RetryPolicy:
         attempts: total attempts per call (1 means no retry).
         base_delay: seconds before the first retry; doubled each time.
         max_delay: ceiling of one wait, in seconds.
+        total_s: no retry starts after this many seconds since the first attempt.
     """
 
     attempts: int = 5
     base_delay: float = 0.5
     max_delay: float = 8.0
+    total_s: float = 30.0
 
 
 DEFAULT_RETRY = RetryPolicy()
@@ -74,6 +81,17 @@ def _status(exc: BaseException) -> int | None:
         if isinstance(exc, cls):
             return status
     return None
+
+
+def is_unreachable(exc: BaseException) -> bool:
+    """True when the workspace did not answer: refused, reset or timed-out connections.
+
+    These reach dbx_ops only after the SDK has retried them for its whole budget, so they
+    are not retried again.
+    """
+    import requests
+
+    return isinstance(exc, requests.ConnectionError | requests.Timeout | TimeoutError | ConnectionError)
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -112,6 +130,7 @@ def call(
     *args: Any,
     retry: RetryPolicy = DEFAULT_RETRY,
     sleep: Callable[[float], None] = time.sleep,
+    now: Clock = utc_now,
     **kwargs: Any,
 ) -> T:
     """Call a workspace API function with bounded retries and dbx_ops errors.
@@ -122,6 +141,7 @@ def call(
         *args: its positional arguments.
         retry: the retry policy.
         sleep: the sleep function (tests hand in a fake clock).
+        now: the clock the total deadline is measured on.
         **kwargs: its keyword arguments.
 
     Returns:
@@ -129,21 +149,32 @@ def call(
 
     Raises:
         NotFoundError: the job or run does not exist.
+        WorkspaceUnreachableError: the workspace did not answer.
         WorkspaceError: the workspace refused the request, or kept failing.
     """
     from databricks.sdk.errors import DatabricksError
 
+    from dbx_ops.runtime import workspace_error
+
     delay = retry.base_delay
+    started = now()
     for attempt in range(1, retry.attempts + 1):
         try:
             return fn(*args, **kwargs)
         except Exception as exc:
             if is_missing(exc):
                 raise NotFoundError(f"Cannot {what}: {exc}") from exc
+            if is_unreachable(exc):
+                raise workspace_error(exc, f"trying to {what}") or WorkspaceError(str(exc)) from exc
             if is_transient(exc):
                 if attempt == retry.attempts:
                     raise WorkspaceError(
                         f"Cannot {what}: the workspace kept failing after {attempt} attempts ({exc}); "
+                        "nothing more was changed, run the command again when it is back."
+                    ) from exc
+                if (now() - started).total_seconds() + delay > retry.total_s:
+                    raise WorkspaceError(
+                        f"Cannot {what}: the workspace kept failing for {retry.total_s:g}s ({exc}); "
                         "nothing more was changed, run the command again when it is back."
                     ) from exc
                 logger.warning(

@@ -26,15 +26,22 @@ from __future__ import annotations
 
 import logging
 import math
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from dbx_ops.errors import InvalidInputError
+from dbx_ops.clock import Clock, utc_now
+from dbx_ops.errors import InvalidInputError, UnhealthyJobError
 from dbx_ops.jobs.api import DEFAULT_RETRY, RetryPolicy, call, get_job
+from dbx_ops.verdict import Verdict
 
 if TYPE_CHECKING:
     from databricks.sdk import WorkspaceClient
+
+    from dbx_ops.state import StateStore
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +49,31 @@ TABLES_TAG = "dbx_ops_tables"
 VALIDATION_TABLE = "validation_results"
 FAILED_STATES = frozenset({"FAILED", "TIMEDOUT", "INTERNAL_ERROR", "MAXIMUM_CONCURRENT_RUNS_REACHED"})
 ACTIVE_STATES = frozenset({"PENDING", "QUEUED", "RUNNING", "TERMINATING", "BLOCKED", "WAITING_FOR_RETRY"})
+
+
+class HealthStatus(StrEnum):
+    """A job's health in one word."""
+
+    HEALTHY = "HEALTHY"
+    DEGRADED = "DEGRADED"
+    UNHEALTHY = "UNHEALTHY"
+    NO_RUNS = "NO_RUNS"
+
+
+class Severity(StrEnum):
+    """How urgent an alert is: P1 pages the on-call engineer, P2 is looked at the same day."""
+
+    P1 = "P1"
+    P2 = "P2"
+
+
+class AlertRule(StrEnum):
+    """The alert rules (seed 000's alert table)."""
+
+    JOB_FAILED = "job_failed"
+    LONG_RUNNING = "long_running"
+    CONSECUTIVE_FAILS = "consecutive_fails"
+    DATA_QUALITY = "data_quality"
 
 
 @dataclass(frozen=True)
@@ -133,15 +165,24 @@ class Alert:
         run_id: the run concerned, when there is one.
     """
 
-    rule: str
-    severity: str
+    rule: AlertRule
+    severity: Severity
     message: str
     run_id: int | None = None
 
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly form."""
+        return {
+            "rule": str(self.rule),
+            "severity": str(self.severity),
+            "message": self.message,
+            "run_id": self.run_id,
+        }
+
 
 @dataclass(frozen=True)
-class JobHealth:
-    """Health of one job over its newest runs.
+class JobHealth(Verdict):
+    """Health of one job over its newest runs; :attr:`ok` unless a P1 alert fired.
 
     Attributes:
         job_id: the job.
@@ -173,28 +214,50 @@ class JobHealth:
     tables: tuple[str, ...] = field(default_factory=tuple)
     healthy_success_rate: float = 0.9
 
-    @property
-    def has_p1(self) -> bool:
-        """True when a P1 alert fired."""
-        return any(a.severity == "P1" for a in self.alerts)
+    error_class = UnhealthyJobError
 
     @property
-    def status(self) -> str:
+    def ok(self) -> bool:
+        """True unless a P1 alert fired."""
+        return not self.p1_alerts
+
+    @property
+    def p1_alerts(self) -> tuple[Alert, ...]:
+        """The P1 alerts that fired."""
+        return tuple(a for a in self.alerts if a.severity == Severity.P1)
+
+    @property
+    def has_p1(self) -> bool:
+        """Deprecated: use ``not ok``."""
+        warnings.warn(
+            "JobHealth.has_p1 is deprecated: use `not health.ok`.", DeprecationWarning, stacklevel=2
+        )
+        return not self.ok
+
+    def failure_message(self) -> str:
+        """One sentence naming the P1 alerts."""
+        return f"Job {self.job_name!r} ({self.job_id}) is unhealthy: " + " | ".join(
+            a.message for a in self.p1_alerts
+        )
+
+    @property
+    def status(self) -> HealthStatus:
         """``NO_RUNS``, ``UNHEALTHY`` (a P1), ``DEGRADED`` (a P2 or low success rate) or ``HEALTHY``."""
         if self.runs == 0 and not self.alerts:
-            return "NO_RUNS"
-        if self.has_p1:
-            return "UNHEALTHY"
+            return HealthStatus.NO_RUNS
+        if not self.ok:
+            return HealthStatus.UNHEALTHY
         if self.alerts or (self.success_rate is not None and self.success_rate < self.healthy_success_rate):
-            return "DEGRADED"
-        return "HEALTHY"
+            return HealthStatus.DEGRADED
+        return HealthStatus.HEALTHY
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly form."""
         return {
             "job_id": self.job_id,
             "job_name": self.job_name,
-            "status": self.status,
+            "ok": self.ok,
+            "status": str(self.status),
             "runs": self.runs,
             "success_rate": self.success_rate,
             "mean_duration_s": self.mean_duration_s,
@@ -204,11 +267,63 @@ class JobHealth:
             "last_start_time": self.last_start_time,
             "consecutive_failures": self.consecutive_failures,
             "tables": list(self.tables),
-            "alerts": [
-                {"rule": a.rule, "severity": a.severity, "message": a.message, "run_id": a.run_id}
-                for a in self.alerts
-            ],
+            "alerts": [a.to_dict() for a in self.alerts],
         }
+
+
+@dataclass(frozen=True)
+class HealthReport(Verdict):
+    """The health of several jobs, checked at one time: what the CLI and the notebook show.
+
+    :attr:`ok` unless a P1 alert fired on any job; :meth:`raise_on_failure` raises
+    :class:`~dbx_ops.errors.UnhealthyJobError` naming every P1 alert (a scheduled
+    health job fails, and alerts through its own notifications).
+
+    Attributes:
+        jobs: one result per job.
+        checked_at: when the check ran (UTC; renderers never read the clock).
+    """
+
+    jobs: tuple[JobHealth, ...]
+    checked_at: datetime
+
+    error_class = UnhealthyJobError
+
+    @property
+    def ok(self) -> bool:
+        """True unless a P1 alert fired on a job."""
+        return all(h.ok for h in self.jobs)
+
+    def failure_message(self) -> str:
+        """One sentence naming every P1 alert."""
+        return "P1 job alerts: " + " | ".join(a.message for h in self.jobs for a in h.p1_alerts)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly form (``p1`` kept for existing consumers: it is ``not ok``)."""
+        return {
+            "ok": self.ok,
+            "p1": not self.ok,
+            "checked_at": self.checked_at.isoformat(),
+            "jobs": [h.to_dict() for h in self.jobs],
+        }
+
+    def to_text(self) -> str:
+        """What the CLI prints."""
+        from dbx_ops.jobs.report import health_text
+
+        return health_text(self.jobs)
+
+    def to_markdown(self) -> str:
+        """A Markdown table plus the alerts."""
+        from dbx_ops.jobs.report import health_markdown
+
+        return health_markdown(self.jobs, checked_at=self.checked_at)
+
+    def to_html(self) -> str:
+        """HTML for ``displayHTML``."""
+        from dbx_ops.jobs.report import health_html
+
+        return health_html(self.jobs, checked_at=self.checked_at)
 
 
 def percentile(values: Sequence[float], pct: float) -> float | None:
@@ -258,8 +373,8 @@ def evaluate(
     if last_done is not None and last_done.failed:
         alerts.append(
             Alert(
-                "job_failed",
-                "P1",
+                AlertRule.JOB_FAILED,
+                Severity.P1,
                 f"Run {last_done.run_id} of {job_name!r} ended {last_done.result_state}"
                 + (f": {last_done.state_message}" if last_done.state_message else "."),
                 last_done.run_id,
@@ -275,8 +390,8 @@ def evaluate(
                 verb = "has been running for" if newest.active else "took"
                 alerts.append(
                     Alert(
-                        "long_running",
-                        "P2",
+                        AlertRule.LONG_RUNNING,
+                        Severity.P2,
                         f"Run {newest.run_id} of {job_name!r} {verb} {took:.0f}s, more than "
                         f"{rules.duration_factor:g}x the mean of {mean_before:.0f}s.",
                         newest.run_id,
@@ -285,14 +400,16 @@ def evaluate(
     if streak >= rules.consecutive_failures:
         alerts.append(
             Alert(
-                "consecutive_fails",
-                "P1",
+                AlertRule.CONSECUTIVE_FAILS,
+                Severity.P1,
                 f"{job_name!r} failed {streak} runs in a row (threshold {rules.consecutive_failures}).",
                 finished[0].run_id,
             )
         )
     for table, message in sorted((dq_failures or {}).items()):
-        alerts.append(Alert("data_quality", "P2", f"Data quality failed on {table}: {message}"))
+        alerts.append(
+            Alert(AlertRule.DATA_QUALITY, Severity.P2, f"Data quality failed on {table}: {message}")
+        )
     return JobHealth(
         job_id=job_id,
         job_name=job_name,
@@ -324,10 +441,10 @@ def linked_tables(tags: Mapping[str, str] | None, extra: Iterable[str] = ()) -> 
     return out
 
 
-def data_quality_failures(spark: Any, schema: str, tables: Sequence[str]) -> dict[str, str]:
+def data_quality_failures(store: StateStore, tables: Sequence[str]) -> dict[str, str]:
     """Linked tables whose latest validation run has a failed ``severity='fail'`` rule.
 
-    Reads ``<schema>.validation_results`` (columns ``run_id, table_name, validated_at, rule,
+    Reads ``validation_results`` of the state store (columns ``run_id, table_name, validated_at, rule,
     severity, passed, observed, expected, message``) with the DataFrame API; only the rows of
     the linked tables reach the driver, and only their failures.
 
@@ -339,9 +456,6 @@ def data_quality_failures(spark: Any, schema: str, tables: Sequence[str]) -> dic
     from pyspark.sql import functions as F
     from pyspark.sql.window import Window
 
-    from dbx_ops.state import StateStore
-
-    store = StateStore(spark, schema)
     if not store.exists(VALIDATION_TABLE):
         logger.info("no %s table yet: no data-quality results", VALIDATION_TABLE)
         return {}
@@ -368,30 +482,28 @@ class JobHealthChecker:
 
     Args:
         ws: the workspace client.
-        spark: a Spark session for data-quality results (None skips that rule).
-        schema: the state schema holding ``validation_results``.
+        store: the state store holding ``validation_results`` (None skips the data-quality rule).
         rules: the thresholds.
         retry: retry policy for workspace calls.
-        clock: returns now in epoch milliseconds.
+        now: the clock (UTC-aware).
     """
 
     def __init__(
         self,
         ws: WorkspaceClient,
-        spark: Any = None,
-        schema: str | None = None,
+        store: StateStore | None = None,
         rules: HealthRules = HealthRules(),
         retry: RetryPolicy = DEFAULT_RETRY,
-        clock: Any = None,
+        now: Clock = utc_now,
     ) -> None:
-        import time
-
         self.ws = ws
-        self.spark = spark
-        self.schema = schema
+        self.store = store
         self.rules = rules
         self.retry = retry
-        self._clock = clock or (lambda: int(time.time() * 1000))
+        self._now = now
+
+    def _now_ms(self) -> int:
+        return int(self._now().timestamp() * 1000)
 
     def runs(self, job_id: int) -> list[RunRecord]:
         """The job's newest runs: enough finished ones for the window, plus the active ones."""
@@ -411,18 +523,27 @@ class JobHealthChecker:
         tags = found.settings.tags if found.settings else None
         linked = linked_tables(tags, tables)
         dq: dict[str, str] = {}
-        if linked and self.spark is not None:
-            from dbx_ops.state import state_schema
-
-            dq = data_quality_failures(self.spark, self.schema or state_schema(), linked)
+        if linked and self.store is not None:
+            dq = data_quality_failures(self.store, linked)
         elif linked:
             logger.warning(
-                "job %s is linked to tables but no Spark session was given: data quality not checked", job_id
+                "job %s is linked to tables but no state store was given: data quality not checked", job_id
             )
         return evaluate(
-            job_id, name, self.runs(job_id), self._clock(), self.rules, dq, linked if self.spark else ()
+            job_id, name, self.runs(job_id), self._now_ms(), self.rules, dq, linked if self.store else ()
         )
 
     def check_many(self, jobs: Iterable[int | str], tables: Sequence[str] = ()) -> list[JobHealth]:
         """Health of several jobs."""
         return [self.check(j, tables) for j in jobs]
+
+    def report(self, jobs: Iterable[int | str] | None = None, tables: Sequence[str] = ()) -> HealthReport:
+        """Health of several jobs (every job in the workspace when ``jobs`` is None or empty).
+
+        Call :meth:`HealthReport.raise_on_failure` to fail a notebook or job on a P1 alert.
+        """
+        from dbx_ops.jobs.api import list_all_jobs
+
+        checked_at = self._now()
+        wanted = list(jobs or []) or [int(j.job_id or 0) for j in list_all_jobs(self.ws, self.retry)]
+        return HealthReport(tuple(self.check_many(wanted, tables)), checked_at)

@@ -5,34 +5,59 @@ active runs, restore the previous definition from the store (applied paused),
 re-enable the schedule as it was, trigger a verification run and wait for it,
 write an incident summary (seed 003 §7).
 
-Every step is recorded in a local journal
-(``<DBX_OPS_HOME>/jobs/rollback/<job_id>.json``) before and after it runs, so
-an interrupted rollback (the workspace went away, the process was killed)
-continues where it stopped when run again, and a finished one is not repeated.
+Every step is recorded in a journal before and after it runs, so an
+interrupted rollback (the workspace went away, the process was killed)
+continues where it stopped when run again, and a finished one is not
+repeated. The journal lives where it outlives the cluster: a folder the caller
+gives (a Unity Catalog volume, ``<folder>/<job_id>.json``) or the state
+schema's Delta table ``job_journals`` (see :mod:`dbx_ops.jobs.journal`).
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import timedelta
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from dbx_ops.clock import Clock, utc_now
 from dbx_ops.errors import CheckFailedError, WorkspaceError
 from dbx_ops.jobs.api import DEFAULT_RETRY, RetryPolicy, active_runs, call
-from dbx_ops.jobs.store import JobDefinitionStore, apply_settings, pause_status, paused, settings_sha
+from dbx_ops.jobs.journal import FolderJournal, Journal, journal_for
+from dbx_ops.jobs.store import (
+    JobDefinitionStore,
+    apply_settings,
+    pause_status,
+    paused,
+    refuse_masked,
+    settings_sha,
+)
+from dbx_ops.verdict import Verdict
 
 if TYPE_CHECKING:
     from databricks.sdk import WorkspaceClient
+
+    from dbx_ops.state import StateStore
 
 logger = logging.getLogger(__name__)
 
 STEPS = ("pause", "cancel_runs", "restore", "resume_schedule", "verify", "summary")
 TERMINAL = frozenset({"TERMINATED", "SKIPPED", "INTERNAL_ERROR"})
+JOURNAL_KIND = "rollback"
+
+
+class RollbackStatus(StrEnum):
+    """Where a rollback stands."""
+
+    PLANNED = "planned"
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"
+    ALREADY_ROLLED_BACK = "already_rolled_back"
+    VERIFICATION_FAILED = "verification_failed"
 
 
 @dataclass(frozen=True)
@@ -60,7 +85,7 @@ class RollbackOptions:
 
 
 @dataclass(frozen=True)
-class RollbackResult:
+class RollbackResult(Verdict):
     """The outcome of a rollback (or its plan, on a dry run).
 
     Attributes:
@@ -79,7 +104,7 @@ class RollbackResult:
 
     job_id: int
     job_name: str
-    status: str
+    status: RollbackStatus
     steps: list[dict[str, Any]]
     backup_version: str | None
     verification_run_id: int | None = None
@@ -90,17 +115,42 @@ class RollbackResult:
     resumed: bool = False
     changes: list[dict[str, Any]] = field(default_factory=list)
 
+    error_class = CheckFailedError
+
     @property
     def ok(self) -> bool:
         """True unless the verification run failed."""
-        return self.status != "verification_failed"
+        return self.status != RollbackStatus.VERIFICATION_FAILED
+
+    def failure_message(self) -> str:
+        """One sentence: rolled back, but the verification run failed."""
+        return (
+            f"Job {self.job_id} was rolled back but verification run {self.verification_run_id} ended "
+            f"{self.verification_result}: investigate before re-enabling anything else."
+        )
+
+    def to_text(self) -> str:
+        """What the CLI prints (Markdown reads well on a terminal)."""
+        return self.to_markdown()
+
+    def to_markdown(self) -> str:
+        """A Markdown account of the rollback."""
+        from dbx_ops.jobs.report import rollback_markdown
+
+        return rollback_markdown(self)
+
+    def to_html(self) -> str:
+        """HTML for ``displayHTML``."""
+        from dbx_ops.jobs.report import rollback_html
+
+        return rollback_html(self)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly form."""
         return {
             "job_id": self.job_id,
             "job_name": self.job_name,
-            "status": self.status,
+            "status": str(self.status),
             "ok": self.ok,
             "steps": self.steps,
             "backup_version": self.backup_version,
@@ -141,53 +191,59 @@ class JobRollback:
 
     Args:
         ws: the workspace client.
-        store: the definition store holding the backups.
-        journal_dir: where journals and incident summaries go (default
-            ``<DBX_OPS_HOME>/jobs/rollback``).
+        definitions: the definition store holding the backups.
+        journal_dir: a folder for journals and incident summaries that outlives the cluster
+            (a Unity Catalog volume path); when None they go to the state schema's table
+            ``job_journals`` of ``store``.
+        store: the state store (default: the definition store's); used when no folder is given.
         retry: retry policy for workspace calls.
         sleep: the sleep function (tests may hand in a fast one).
+        now: the clock (UTC-aware); also bounds the wait for the verification run.
+
+    Raises:
+        InvalidInputError: neither a journal folder nor a state store was given.
     """
 
     def __init__(
         self,
         ws: WorkspaceClient,
-        store: JobDefinitionStore,
+        definitions: JobDefinitionStore,
         journal_dir: str | Path | None = None,
+        store: StateStore | Callable[[], StateStore] | None = None,
         retry: RetryPolicy = DEFAULT_RETRY,
         sleep: Callable[[float], None] = time.sleep,
+        now: Clock = utc_now,
     ) -> None:
-        from dbx_ops.runtime import state_home
-
         self.ws = ws
-        self.store = store
-        self.journal_dir = Path(journal_dir) if journal_dir else state_home() / "jobs" / "rollback"
+        self.definitions = definitions
+        self.journal: Journal = journal_for(journal_dir, store or definitions.store, now)
         self.retry = retry
         self.sleep = sleep
+        self._now = now
 
     # -- journal -----------------------------------------------------------------------------
 
+    def journal_location(self, job_id: int) -> str:
+        """Where the journal of a job's rollback lives (a file path or ``table[rollback/<id>]``)."""
+        return self.journal.location(JOURNAL_KIND, str(job_id))
+
     def journal_path(self, job_id: int) -> Path:
-        """The journal file of a job's rollback."""
-        return self.journal_dir / f"{job_id}.json"
+        """The journal file of a job's rollback (folder journals only)."""
+        if not isinstance(self.journal, FolderJournal):
+            raise TypeError("this rollback keeps its journal in a Delta table: use journal_location()")
+        return self.journal.path(JOURNAL_KIND, str(job_id))
 
     def _load(self, job_id: int) -> dict[str, Any] | None:
-        path = self.journal_path(job_id)
-        if not path.is_file():
-            return None
-        return dict(json.loads(path.read_text()))
+        return self.journal.load(JOURNAL_KIND, str(job_id))
 
     def _save(self, journal: dict[str, Any]) -> None:
-        path = self.journal_path(int(journal["job_id"]))
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(journal, indent=2, sort_keys=True, default=str))
-        tmp.replace(path)
+        self.journal.save(JOURNAL_KIND, str(journal["job_id"]), journal)
 
     # -- planning ----------------------------------------------------------------------------
 
     def plan(self, job: int | str, options: RollbackOptions = RollbackOptions()) -> RollbackResult:
         """What a rollback would do, changing nothing (``--dry-run``)."""
-        job_id, name, live = self.store.live(job)
+        job_id, name, live = self.definitions.live(job)
         journal = self._load(job_id)
         if journal and journal.get("status") == "in_progress":
             done = [s for s in STEPS if journal["steps"].get(s, {}).get("done")]
@@ -198,16 +254,19 @@ class JobRollback:
             return RollbackResult(
                 job_id,
                 name,
-                "planned",
+                RollbackStatus.PLANNED,
                 steps,
                 journal.get("backup_version"),
-                journal_path=str(self.journal_path(job_id)),
+                journal_path=self.journal_location(job_id),
                 resumed=True,
             )
-        target = self.store.resolve(job_id, options.backup or "previous", live_sha=settings_sha(live))
+        if self._finished(journal, live, options):
+            assert journal is not None
+            return self._result(journal, status=RollbackStatus.ALREADY_ROLLED_BACK)
+        target = self.definitions.resolve(job_id, options.backup or "previous", live_sha=settings_sha(live))
         runs = active_runs(self.ws, job_id, self.retry)
         sched = pause_status(live)
-        diff = self.store.diff(job_id, target.version)
+        diff = self.definitions.diff(job_id, target.version)
         steps = [
             {
                 "step": "pause",
@@ -230,7 +289,7 @@ class JobRollback:
         changes = [
             {"path": c.path, "kind": c.kind, "live": c.after, "backup": c.before} for c in diff.changes
         ]
-        return RollbackResult(job_id, name, "planned", steps, target.version, changes=changes)
+        return RollbackResult(job_id, name, RollbackStatus.PLANNED, steps, target.version, changes=changes)
 
     # -- running -----------------------------------------------------------------------------
 
@@ -241,26 +300,24 @@ class JobRollback:
             NotFoundError: the job or a backup to go back to does not exist.
             WorkspaceError: the workspace kept failing; the journal keeps the progress, run again.
         """
-        job_id, name, live = self.store.live(job)
+        job_id, name, live = self.definitions.live(job)
         journal = self._load(job_id)
         resumed = False
         live_sha = settings_sha(live)
         if journal and journal.get("status") == "in_progress":
             resumed = True
             logger.info("resuming the interrupted rollback of job %s", job_id)
-        elif (
-            journal
-            and journal.get("status") in ("completed", "verification_failed")
-            and (settings_sha(paused(live)) == journal.get("target_sha") and options.backup is None)
-        ):
-            return self._result(journal, status="already_rolled_back")
+        elif self._finished(journal, live, options):
+            assert journal is not None
+            return self._result(journal, status=RollbackStatus.ALREADY_ROLLED_BACK)
         else:
-            target = self.store.resolve(job_id, options.backup or "previous", live_sha=live_sha)
+            target = self.definitions.resolve(job_id, options.backup or "previous", live_sha=live_sha)
+            refuse_masked(target.settings, f"job {job_id} (backup {target.version})")  # before any change
             journal = {
                 "job_id": job_id,
                 "job_name": name,
                 "status": "in_progress",
-                "started_at": datetime.now(UTC).isoformat(),
+                "started_at": self._now().isoformat(),
                 "backup_version": target.version,
                 "backup_path": str(target.path),
                 "target_sha": settings_sha(paused(target.settings)),
@@ -277,38 +334,49 @@ class JobRollback:
                 if journal["steps"].get(step, {}).get("done"):
                     continue
                 detail = getattr(self, f"_step_{step}")(journal, options)
-                journal["steps"][step] = {"done": True, "detail": detail, "at": datetime.now(UTC).isoformat()}
+                journal["steps"][step] = {"done": True, "detail": detail, "at": self._now().isoformat()}
                 self._save(journal)
         except WorkspaceError as exc:
             self._save(journal)
-            raise WorkspaceError(
-                f"Rollback of job {job_id} stopped ({exc}); its progress is in {self.journal_path(job_id)}: "
-                "run the rollback again to continue."
+            reason = str(exc).rstrip(".")
+            raise type(exc)(
+                f"Rollback of job {job_id} stopped ({reason}); its progress is in "
+                f"{self.journal_location(job_id)}: run the rollback again to continue."
             ) from exc
-        journal["status"] = (
-            "completed"
+        journal["status"] = str(
+            RollbackStatus.COMPLETED
             if journal.get("verification_result") in (None, "SUCCESS")
-            else ("verification_failed")
+            else RollbackStatus.VERIFICATION_FAILED
         )
-        journal["finished_at"] = datetime.now(UTC).isoformat()
+        journal["finished_at"] = self._now().isoformat()
         self._save(journal)
         return self._result(journal, resumed=resumed)
 
+    @staticmethod
+    def _finished(journal: dict[str, Any] | None, live: dict[str, Any], options: RollbackOptions) -> bool:
+        """True when the journal's rollback finished and the job still has the restored definition."""
+        return bool(
+            journal
+            and journal.get("status") in (RollbackStatus.COMPLETED, RollbackStatus.VERIFICATION_FAILED)
+            and settings_sha(paused(live)) == journal.get("target_sha")
+            and options.backup is None
+        )
+
     def _result(
-        self, journal: dict[str, Any], status: str | None = None, resumed: bool = False
+        self, journal: dict[str, Any], status: RollbackStatus | None = None, resumed: bool = False
     ) -> RollbackResult:
         steps = [{"step": s, **journal["steps"].get(s, {"done": False})} for s in STEPS]
         return RollbackResult(
             job_id=int(journal["job_id"]),
             job_name=str(journal["job_name"]),
-            status=status or str(journal["status"]),
+            status=status or RollbackStatus(str(journal["status"])),
             steps=steps,
             backup_version=journal.get("backup_version"),
             verification_run_id=journal.get("verification_run_id"),
             verification_result=journal.get("verification_result"),
             summary=str(journal.get("summary", "")),
             summary_path=journal.get("summary_path"),
-            journal_path=str(self.journal_path(int(journal["job_id"]))),
+            journal_path=self.journal_location(int(journal["job_id"])),
             resumed=resumed,
         )
 
@@ -391,7 +459,9 @@ class JobRollback:
             run_id = int(getattr(waiter.response, "run_id", 0) or 0)
             journal["verification_run_id"] = run_id
             self._save(journal)
-        result = wait_for_run(self.ws, int(run_id), options.timeout_s, options.poll_s, self.retry, self.sleep)
+        result = wait_for_run(
+            self.ws, int(run_id), options.timeout_s, options.poll_s, self.retry, self.sleep, self._now
+        )
         journal["verification_result"] = result
         return f"verification run {run_id} ended {result}"
 
@@ -427,13 +497,15 @@ class JobRollback:
             str(owner),
             options.next_update_minutes,
         )
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-        path = self.journal_dir / "incidents" / f"{journal['job_id']}-{stamp}.md"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(f"# Rollback of {journal['job_name']} ({journal['job_id']})\n\n{text}\n")
+        stamp = self._now().strftime("%Y%m%dT%H%M%SZ")
+        where = self.journal.attach(
+            "incidents",
+            f"{journal['job_id']}-{stamp}",
+            f"# Rollback of {journal['job_name']} ({journal['job_id']})\n\n{text}\n",
+        )
         journal["summary"] = text
-        journal["summary_path"] = str(path)
-        return f"incident summary written to {path}"
+        journal["summary_path"] = where
+        return f"incident summary written to {where}"
 
 
 def wait_for_run(
@@ -443,26 +515,33 @@ def wait_for_run(
     poll_s: float = 10.0,
     retry: RetryPolicy = DEFAULT_RETRY,
     sleep: Callable[[float], None] = time.sleep,
+    now: Clock = utc_now,
 ) -> str:
-    """Poll a run until it finishes; its result state (``TIMEDOUT_WAITING`` when the wait ran out)."""
-    deadline = time.monotonic() + timeout_s
+    """Poll a run until it finishes; its result state (``TIMEDOUT_WAITING`` when the wait ran out).
+
+    Args:
+        ws: the workspace client.
+        run_id: the run.
+        timeout_s: how long to wait, by ``now``.
+        poll_s: seconds between polls.
+        retry: retry policy of each poll.
+        sleep: the sleep function.
+        now: the clock the deadline is measured on (a test hands in a stepping one).
+    """
+    deadline = now() + timedelta(seconds=timeout_s)
     while True:
         run = call(f"get run {run_id}", ws.jobs.get_run, retry=retry, run_id=run_id)
         life = run.state.life_cycle_state.value if run.state and run.state.life_cycle_state else ""
         if life in TERMINAL:
             result = run.state.result_state.value if run.state and run.state.result_state else life
             return str(result)
-        if time.monotonic() >= deadline:
+        if now() >= deadline:
             logger.warning("run %s still %s after %.0fs", run_id, life, timeout_s)
             return "TIMEDOUT_WAITING"
         sleep(poll_s)
 
 
 def require_ok(result: RollbackResult) -> RollbackResult:
-    """Raise :class:`CheckFailedError` when the verification run failed."""
-    if not result.ok:
-        raise CheckFailedError(
-            f"Job {result.job_id} was rolled back but verification run {result.verification_run_id} ended "
-            f"{result.verification_result}: investigate before re-enabling anything else."
-        )
+    """Raise :class:`CheckFailedError` when the verification run failed (``result.raise_on_failure()``)."""
+    result.raise_on_failure()
     return result

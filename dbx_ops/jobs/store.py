@@ -23,11 +23,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from dbx_ops.clock import Clock, utc_now
 from dbx_ops.errors import InvalidInputError, NotFoundError
 from dbx_ops.jobs.api import DEFAULT_RETRY, RetryPolicy, call, get_job, job_ref, list_all_jobs
 
 if TYPE_CHECKING:
     from databricks.sdk import WorkspaceClient
+
+    from dbx_ops.state import StateStore
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +66,32 @@ SERVER_DEFAULTS = {
     "enable_elastic_disk": False,
     "no_alert_for_skipped_runs": False,
 }
+
+# Cluster values the workspace fills in by itself when a definition leaves them out (they differ
+# by cloud and workspace): a diff ignores them when only one side has them, and compares them
+# when both do (a value the user sets is still a change when it changes).
+SERVER_FILLED = frozenset(
+    {
+        "aws_attributes.availability",
+        "aws_attributes.zone_id",
+        "aws_attributes.first_on_demand",
+        "aws_attributes.spot_bid_price_percent",
+        "azure_attributes.availability",
+        "azure_attributes.first_on_demand",
+        "azure_attributes.spot_bid_max_price",
+        "gcp_attributes.availability",
+        "gcp_attributes.zone_id",
+        "data_security_mode",
+        "runtime_engine",
+        "enable_elastic_disk",
+        "enable_local_disk_encryption",
+    }
+)
+
+
+def _server_filled(path: str) -> bool:
+    return "new_cluster." in path and any(path.endswith("new_cluster." + f) for f in SERVER_FILLED)
+
 
 # List fields and the key that identifies their entries (their order carries no meaning).
 KEYED_LISTS = {
@@ -112,13 +141,32 @@ def normalize_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
     return _prune(body)
 
 
+def masked_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """Normalised settings with every hard-coded credential masked (what files and outputs show)."""
+    from dbx_ops.secrets import mask_secrets
+
+    return dict(mask_secrets(normalize_settings(settings)))
+
+
 def render_settings(settings: Mapping[str, Any]) -> str:
-    """The backup file text: normalised settings as sorted, indented JSON with a final newline."""
-    return json.dumps(normalize_settings(settings), sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+    """The backup file text: normalised, masked settings as sorted, indented JSON with a final newline.
+
+    Hard-coded credentials (:func:`dbx_ops.secrets.find_secrets`) never reach a file: they are
+    replaced by :data:`dbx_ops.secrets.MASK`.
+    """
+    return _dump(masked_settings(settings))
+
+
+def _dump(masked: Mapping[str, Any]) -> str:
+    return json.dumps(masked, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+
+
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def settings_sha(settings: Mapping[str, Any]) -> str:
-    """SHA-256 of the rendered settings: equal definitions have equal hashes."""
+    """SHA-256 of the rendered (masked) settings: equal definitions have equal hashes."""
     return hashlib.sha256(render_settings(settings).encode()).hexdigest()
 
 
@@ -183,9 +231,13 @@ def diff_settings(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[C
     """
     a: dict[str, Any] = {}
     b: dict[str, Any] = {}
-    _flatten(normalize_settings(before), "", a)
-    _flatten(normalize_settings(after), "", b)
-    return [Change(p, a.get(p), b.get(p)) for p in sorted(set(a) | set(b)) if a.get(p) != b.get(p)]
+    _flatten(masked_settings(before), "", a)
+    _flatten(masked_settings(after), "", b)
+    return [
+        Change(p, a.get(p), b.get(p))
+        for p in sorted(set(a) | set(b))
+        if a.get(p) != b.get(p) and not ((p not in a or p not in b) and _server_filled(p))
+    ]
 
 
 def unified_diff(
@@ -212,7 +264,8 @@ class JobBackup:
         sha256: hash of the rendered settings.
         backed_up_at: when (UTC).
         path: the history file holding this version.
-        settings: the normalised settings.
+        settings: the normalised settings (hard-coded credentials masked).
+        masked: where credentials were masked; such a backup cannot be applied as it is.
     """
 
     job_id: int
@@ -221,6 +274,7 @@ class JobBackup:
     backed_up_at: datetime
     path: Path
     settings: dict[str, Any] = field(repr=False)
+    masked: tuple[str, ...] = ()
 
     @property
     def version(self) -> str:
@@ -236,6 +290,7 @@ class JobBackup:
             "version": self.version,
             "backed_up_at": self.backed_up_at.isoformat(),
             "path": str(self.path),
+            "masked": list(self.masked),
         }
 
 
@@ -277,29 +332,27 @@ class JobDefinitionStore:
 
     Args:
         ws: the workspace client.
-        folder: the backup folder (can live in git).
-        spark: a Spark session to also record backups in the Delta table ``job_backups``; None
-            for folder-only use (CI).
-        schema: the state schema (``DBX_OPS_SCHEMA``) when ``spark`` is given.
+        folder: the backup folder (can live in git, or a Unity Catalog volume).
+        store: the state store: backups are also recorded in its Delta table ``job_backups``,
+            and rollbacks and deployments that are given no folder keep their journals and
+            manifests there. None for folder-only use (CI).
         retry: retry policy for workspace calls.
-        clock: returns "now" in UTC (tests hand in a fixed one).
+        now: the clock (UTC-aware; tests hand in a fixed one).
     """
 
     def __init__(
         self,
         ws: WorkspaceClient,
         folder: str | Path = "job_backups",
-        spark: Any = None,
-        schema: str | None = None,
+        store: StateStore | None = None,
         retry: RetryPolicy = DEFAULT_RETRY,
-        clock: Any = None,
+        now: Clock = utc_now,
     ) -> None:
         self.ws = ws
         self.folder = Path(folder)
-        self.spark = spark
-        self.schema = schema
+        self.store = store
         self.retry = retry
-        self._clock = clock or (lambda: datetime.now(UTC))
+        self._clock = now
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -340,14 +393,17 @@ class JobDefinitionStore:
         if job_id is None:
             match = re.search(r"__(\d+)$", path.parent.name) or re.search(r"__(\d+)$", stem)
             job_id = int(match.group(1)) if match else 0
-        settings = normalize_settings(data)
+        from dbx_ops.secrets import masked_paths
+
+        settings = masked_settings(data)
         return JobBackup(
             job_id=job_id,
             job_name=str(settings.get("name") or ""),
-            sha256=settings_sha(settings),
+            sha256=_sha(_dump(settings)),
             backed_up_at=when,
             path=path,
             settings=settings,
+            masked=tuple(masked_paths(settings)),
         )
 
     def resolve(
@@ -397,14 +453,14 @@ class JobDefinitionStore:
     # -- writing -----------------------------------------------------------------------------
 
     def backup(self, jobs: Iterable[int | str] | None = None, record: bool = True) -> list[JobBackup]:
-        """Back up job definitions to the folder (and the Delta table when Spark is set).
+        """Back up job definitions to the folder (and the Delta table when a state store is set).
 
         A job whose definition equals its newest backup gets no new history entry; the
         newest file is rewritten identically.
 
         Args:
             jobs: job ids or names; None backs up every job in the workspace.
-            record: also append to the ``job_backups`` Delta table when a Spark session is set.
+            record: also append to the ``job_backups`` Delta table when a state store is set.
 
         Returns:
             One backup per job, in the order given.
@@ -415,17 +471,29 @@ class JobDefinitionStore:
         else:
             refs = [job_ref(j) for j in jobs]
         results = [self._backup_one(ref) for ref in refs]
-        if record and self.spark is not None and results:
+        if record and self.store is not None and results:
             self._record(results)
         return results
 
     def save(self, job_id: int, settings: Mapping[str, Any]) -> JobBackup:
-        """Store given settings as the newest backup of a job (used before deployments)."""
-        normalized = normalize_settings(settings)
+        """Store given settings as the newest backup of a job (used before deployments).
+
+        Hard-coded credentials are masked in the files (and the Delta table): a warning names
+        where, and such a backup cannot be applied until they live in a secret scope.
+        """
+        from dbx_ops.secrets import masked_paths, scan
+
+        normalized, found = scan(normalize_settings(settings))
+        if found:
+            logger.warning(
+                "job %s holds hard-coded credentials (masked in its backup): %s",
+                job_id,
+                ", ".join(f.path for f in found),
+            )
         name = str(normalized.get("name") or "")
         stem = backup_stem(name, job_id)
-        text = render_settings(normalized)
-        sha = settings_sha(normalized)
+        text = _dump(normalized)
+        sha = _sha(text)
         versions = self.versions(job_id)
         now = self._clock()
         if versions and versions[-1].sha256 == sha:
@@ -435,7 +503,7 @@ class JobDefinitionStore:
             hist.mkdir(parents=True, exist_ok=True)
             path = hist / f"{now.strftime('%Y%m%dT%H%M%S%fZ')}-{sha[:8]}.json"
             path.write_text(text)
-            latest = JobBackup(job_id, name, sha, now, path, normalized)
+            latest = JobBackup(job_id, name, sha, now, path, normalized, tuple(masked_paths(normalized)))
         self.folder.mkdir(parents=True, exist_ok=True)
         for old in self.folder.glob(f"*__{job_id}.json"):
             if old.name != f"{stem}.json":
@@ -449,9 +517,8 @@ class JobDefinitionStore:
         return self.save(job_id, settings)
 
     def _record(self, backups: list[JobBackup]) -> None:
-        from dbx_ops.state import StateStore, state_schema
-
-        store = StateStore(self.spark, self.schema or state_schema())
+        assert self.store is not None
+        store = self.store
         user = ""
         try:
             me = call("read the current user", self.ws.current_user.me, retry=self.retry)
@@ -502,6 +569,7 @@ class JobDefinitionStore:
         result = self.diff(job, backup)
         if dry_run:
             return result
+        refuse_masked(result.backup.settings, f"job {result.job_id}")
         apply_settings(self.ws, result.job_id, result.backup.settings, pause=pause, retry=self.retry)
         logger.info("restored job %s to backup %s", result.job_id, result.backup.version)
         return result
@@ -525,6 +593,23 @@ def pause_status(settings: Mapping[str, Any]) -> dict[str, str]:
     }
 
 
+def refuse_masked(settings: Mapping[str, Any], what: str) -> None:
+    """Refuse to apply settings whose credentials were masked in a backup.
+
+    Raises:
+        InvalidInputError: naming where, and how to fix it.
+    """
+    from dbx_ops.secrets import masked_paths
+
+    where = masked_paths(settings)
+    if where:
+        raise InvalidInputError(
+            f"The definition for {what} has hard-coded credentials that were masked in its backup "
+            f"({', '.join(where[:5])}): put them in a secret scope, reference them as "
+            "{{secrets/<scope>/<key>}} and deploy that definition instead; nothing was changed."
+        )
+
+
 def apply_settings(
     ws: WorkspaceClient,
     job_id: int,
@@ -535,6 +620,7 @@ def apply_settings(
     """Replace a job's whole definition (``jobs.reset``)."""
     from databricks.sdk.service.jobs import JobSettings
 
+    refuse_masked(settings, f"job {job_id}")
     body = paused(settings) if pause else dict(settings)
     call(
         f"reset job {job_id}",

@@ -59,6 +59,7 @@ def ws(workspace: WorkspaceClient) -> WorkspaceClient:
             language=Language.PYTHON,
         )
     workspace.secrets.create_scope("c360")
+    workspace.secrets.put_secret("c360", "db-password", string_value="x")  # the key must exist too
     return workspace
 
 
@@ -109,7 +110,7 @@ def test_malformed_specs_are_clear_errors(ws: WorkspaceClient, tmp_path: Path):
 def test_direct_creates_then_updates_with_backup_and_manifest(ws: WorkspaceClient, tmp_path: Path):
     deployer, store = _deployer(ws, tmp_path)
     first = deployer.deploy(_spec("direct-job"), _opts(tmp_path))
-    assert first.success and first.previous_job_id is None and first.steps == [f"created job {first.job_id}"]
+    assert first.ok and first.previous_job_id is None and first.steps == [f"created job {first.job_id}"]
 
     server = standin.of(str(ws.config.host))
     server.queue_outcomes("direct-job", {"hold": True})
@@ -117,7 +118,7 @@ def test_direct_creates_then_updates_with_backup_and_manifest(ws: WorkspaceClien
     second = deployer.deploy(
         _spec("direct-job", notebook="/Workspace/pipelines/c360/gold_v2"), _opts(tmp_path)
     )
-    assert second.success and second.job_id == first.job_id == second.previous_job_id
+    assert second.ok and second.job_id == first.job_id == second.previous_job_id
     assert f"cancelled run {running}" in second.steps
     assert ws.jobs.get_run(running).state.result_state.value == "CANCELED"  # type: ignore[union-attr]
     assert second.changes == [
@@ -143,7 +144,7 @@ def test_blue_green_failing_smoke_run_leaves_production_untouched(ws: WorkspaceC
     result = deployer.deploy(
         _spec("bg-fail", notebook="/Workspace/pipelines/c360/gold_v2"), _opts(tmp_path, strategy="blue-green")
     )
-    assert not result.success and result.test_run_result == "FAILED" and "smoke run" in str(result.error)
+    assert not result.ok and result.test_run_result == "FAILED" and "smoke run" in str(result.error)
     assert result.job_id == prod.job_id
     assert store.live(int(prod.job_id or 0))[2] == before
     assert "bg-fail-green" not in _names(ws) and _names(ws).count("bg-fail") == 1
@@ -155,7 +156,7 @@ def test_blue_green_success_swaps_names_and_keeps_blue(ws: WorkspaceClient, tmp_
     result = deployer.deploy(
         _spec("bg-ok", notebook="/Workspace/pipelines/c360/gold_v2"), _opts(tmp_path, strategy="blue-green")
     )
-    assert result.success and result.test_run_result == "SUCCESS" and result.job_id != blue.job_id
+    assert result.ok and result.test_run_result == "SUCCESS" and result.job_id != blue.job_id
     green = ws.jobs.get(int(result.job_id or 0)).settings
     old = ws.jobs.get(int(blue.job_id or 0)).settings
     assert green is not None and old is not None
@@ -185,7 +186,7 @@ def test_canary_runs_a_subset_then_cuts_over(ws: WorkspaceClient, tmp_path: Path
     failed = deployer.deploy(
         _spec("canary-job", notebook="/Workspace/pipelines/c360/gold_v2"), _opts(tmp_path, strategy="canary")
     )
-    assert not failed.success and failed.job_id == prod_id
+    assert not failed.ok and failed.job_id == prod_id
     assert store.live(prod_id)[2]["tasks"][0]["notebook_task"]["notebook_path"].endswith("/gold")
     assert "canary-job-canary" not in _names(ws)
 
@@ -193,7 +194,7 @@ def test_canary_runs_a_subset_then_cuts_over(ws: WorkspaceClient, tmp_path: Path
         _spec("canary-job", notebook="/Workspace/pipelines/c360/gold_v2"),
         _opts(tmp_path, strategy="canary", canary_parameters={"sample_pct": "5"}),
     )
-    assert ok.success and ok.job_id == prod_id
+    assert ok.ok and ok.job_id == prod_id
     canary_run = ws.jobs.get_run(int(ok.test_run_id or 0))
     assert {p.name: p.value for p in canary_run.job_parameters or []}["sample_pct"] == "5"
     assert store.live(prod_id)[2]["tasks"][0]["notebook_task"]["notebook_path"].endswith("/gold_v2")
@@ -211,7 +212,7 @@ def test_faults_during_deploy_are_retried(ws: WorkspaceClient, tmp_path: Path):
         _spec("flaky-deploy", notebook="/Workspace/pipelines/c360/gold_v2"),
         _opts(tmp_path, strategy="blue-green"),
     )
-    assert result.success and _names(ws).count("flaky-deploy") == 1
+    assert result.ok and _names(ws).count("flaky-deploy") == 1
     assert _names(ws).count("flaky-deploy-green") == 0 and "flaky-deploy-blue-backup" in _names(ws)
     assert prod.job_id != result.job_id
 
@@ -231,7 +232,7 @@ def test_cli_deploy_dry_run_and_report(
     report = tmp_path / "report.json"
     assert main(["jobs", "deploy", str(spec), "--yes", "--json", "--report", str(report), *common]) == 0
     data = json.loads(capsys.readouterr().out)
-    assert data["success"] and json.loads(report.read_text())["deployment_id"] == data["deployment_id"]
+    assert data["ok"] and json.loads(report.read_text())["deployment_id"] == data["deployment_id"]
     assert Path(data["manifest_path"]).is_file() and "cli-deploy" in _names(ws)
 
     assert main(["jobs", "deploy", str(tmp_path / "missing.yml"), "--yes", *common]) == 2

@@ -64,7 +64,7 @@ def test_statistics_and_quiet_job(workspace: WorkspaceClient, histories: dict[st
 def test_duration_over_twice_the_mean_is_p2(workspace: WorkspaceClient, histories: dict[str, int]):
     h = JobHealthChecker(workspace).check("slow-last")
     assert [(a.rule, a.severity) for a in h.alerts] == [("long_running", "P2")]
-    assert "took 200s" in h.alerts[0].message and h.status == "DEGRADED" and not h.has_p1
+    assert "took 200s" in h.alerts[0].message and h.status == "DEGRADED" and h.ok
 
 
 def test_failed_run_and_three_in_a_row_are_p1(workspace: WorkspaceClient, histories: dict[str, int]):
@@ -109,7 +109,7 @@ def test_data_quality_failure_is_p2(
         ],
         RESULTS_DDL,
     )
-    h = JobHealthChecker(workspace, spark=spark, schema=schema).check(histories["linked"])
+    h = JobHealthChecker(workspace, store=StateStore(spark, schema)).check(histories["linked"])
     assert [(a.rule, a.severity) for a in h.alerts] == [("data_quality", "P2")]
     assert (
         h.alerts[0].message

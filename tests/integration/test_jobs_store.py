@@ -49,7 +49,7 @@ def test_backup_change_restore_round_trip(
 ):
     ws = workspace
     job_id = _create(ws, "customer-360")
-    store = JobDefinitionStore(ws, tmp_path / "job_backups", spark=spark, schema=schema)
+    store = JobDefinitionStore(ws, tmp_path / "job_backups", store=StateStore(spark, schema))
 
     [first] = store.backup([job_id])
     newest = tmp_path / "job_backups" / f"customer-360__{job_id}.json"

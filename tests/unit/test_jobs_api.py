@@ -28,7 +28,9 @@ def test_transient_failures_are_retried_with_backoff():
     fn, calls = flaky(
         [
             errors.InternalError("boom"),
-            requests.ConnectionError("reset"),
+            # (Connection errors are not here: the SDK retries them for its whole budget, so one that
+            # reaches dbx_ops means the workspace is gone; see the test after the next ones.)
+            errors.DatabricksError("502 Bad Gateway"),
             errors.DatabricksError("x", error_code="TEMPORARILY_UNAVAILABLE"),
         ]
     )
@@ -79,3 +81,34 @@ def test_job_refs_and_summary():
         "Job rolled back to definition v1 and its schedule restored (schedule UNPAUSED). Smoke tests passed. "
         "Next update in 30 minutes. Owner: Ana."
     )
+
+
+def test_a_dead_workspace_is_not_retried_again_on_top_of_the_sdk():
+    """The SDK already spent its retry budget on a refused or timed-out connection: one sentence, now."""
+    from dbx_ops.errors import WorkspaceUnreachableError
+
+    for exc in (requests.ConnectionError("refused"), TimeoutError("Timed out after 0:00:45")):
+        sleeps: list[float] = []
+        fn, calls = flaky([exc] * 5)
+        with pytest.raises(WorkspaceUnreachableError, match=r"did not answer while trying to get job 1"):
+            call("get job 1", fn, sleep=sleeps.append)
+        assert len(calls) == 1 and sleeps == []
+
+
+def test_retries_honour_a_total_deadline():
+    from datetime import UTC, datetime, timedelta
+
+    from dbx_ops.clock import FixedClock
+
+    clock = FixedClock(datetime(2026, 1, 1, tzinfo=UTC))
+    sleeps: list[float] = []
+
+    def sleep(s: float) -> None:
+        sleeps.append(s)
+        clock.advance(timedelta(seconds=s))
+
+    fn, calls = flaky([errors.InternalError("boom")] * 50)
+    policy = RetryPolicy(attempts=50, base_delay=4, max_delay=8, total_s=20)
+    with pytest.raises(WorkspaceError, match=r"kept failing for 20s"):
+        call("reset job 1", fn, retry=policy, sleep=sleep, now=clock)
+    assert sum(sleeps) <= 20 and len(calls) < 50

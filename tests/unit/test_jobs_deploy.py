@@ -115,7 +115,7 @@ def test_load_spec_shapes(tmp_path):
     assert load_spec({"settings": spec()})["name"] == "j"
     (tmp_path / "j.json").write_text(
         '{"new_settings": {"name": "j", "tasks": [{"task_key": "a", '
-        '"notebook_task": {"notebook_path": "/x"}}]}}'
+        '"existing_cluster_id": "c1", "notebook_task": {"notebook_path": "/x"}}]}}'
     )
     assert load_spec(tmp_path / "j.json")["tasks"][0]["task_key"] == "a"
     (tmp_path / "list.yml").write_text("- a\n")

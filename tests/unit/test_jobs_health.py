@@ -45,7 +45,7 @@ def test_statistics():
 
 def test_failed_last_run_is_p1_and_three_in_a_row_adds_p1():
     one = evaluate(1, "j", runs(("SUCCESS", 10), ("FAILED", 10)), NOW)
-    assert rules_fired(one) == [("job_failed", "P1")] and one.has_p1 and one.status == "UNHEALTHY"
+    assert rules_fired(one) == [("job_failed", "P1")] and not one.ok and one.status == "UNHEALTHY"
     three = evaluate(1, "j", runs(("SUCCESS", 10), *[("FAILED", 10)] * 3), NOW)
     assert rules_fired(three) == [("job_failed", "P1"), ("consecutive_fails", "P1")]
     assert three.consecutive_failures == 3
