@@ -103,3 +103,7 @@ class WorkspaceUnreachableError(WorkspaceError):
 
 class StateConflictError(DbxOpsError):
     """Concurrent writers to a state table kept conflicting; retry the operation."""
+
+
+class NotebookFailedError(CheckFailedError):
+    """A locally run notebook raised in one of its cells (``dbx-ops notebook run`` exit 1)."""
