@@ -53,7 +53,35 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument("--max-rows", type=int, default=100, help="rows display() shows (default 100)")
     add_json_flag(run)
     run.set_defaults(handler=run_notebook_command)
+    meta = sub.add_parser(
+        "metastore",
+        help="status or stop of the shared local metastore server (DBX_OPS_METASTORE=server)",
+        description="The Derby network server that lets several local Spark processes share one catalog "
+        "(see docs/notebooks.md). `status` says whether one runs for the state folder; `stop` stops it.",
+    )
+    meta.add_argument("action", choices=["status", "stop"])
+    add_json_flag(meta)
+    meta.set_defaults(handler=run_metastore_command)
     nb.set_defaults(handler=lambda args: _usage(nb))
+
+
+def run_metastore_command(args: argparse.Namespace) -> int:
+    from dbx_ops import metastore
+    from dbx_ops.runtime import state_home
+
+    home = state_home()
+    if args.action == "stop":
+        stopped = metastore.stop_server(home)
+        emit(
+            args,
+            {"home": home, "stopped": stopped},
+            f"stopped the metastore server of {home}" if stopped else f"no metastore server runs for {home}",
+        )
+        return 0
+    info = metastore.running_server(home)
+    data = {"home": home, "running": info is not None, "port": info.port if info else None}
+    emit(args, data, f"metastore server of {home}: " + (f"127.0.0.1:{info.port}" if info else "not running"))
+    return 0
 
 
 def _usage(parser: argparse.ArgumentParser) -> int:
