@@ -520,14 +520,23 @@ class NotebookRunner:
             line = exc.lineno or cell.line
         else:
             frames = traceback.extract_tb(exc.__traceback__)
-            ours = [f for f in frames if f.filename == filename and f.lineno is not None]
+            last_line = cell.line + cell.source.count("\n")
+            # the line of this cell that was running; deeper frames (a function of another
+            # cell, a library) are named in the message
+            ours = [f for f in frames if f.filename == filename and cell.line <= (f.lineno or 0) <= last_line]
             if ours:
                 line = int(ours[-1].lineno or 0)
             deepest = next(
-                (f for f in reversed(frames) if f.filename.endswith(".py") and "dbx_ops/notebooks/" not in f.filename),
+                (
+                    f
+                    for f in reversed(frames)
+                    if f.filename.endswith(".py")
+                    and "dbx_ops/notebooks/" not in f.filename
+                    and "site-packages" not in f.filename
+                ),
                 None,
             )
-            if deepest is not None and deepest.filename != filename:
+            if deepest is not None and (deepest.filename != filename or deepest.lineno != line):
                 where = f" (at {Path(deepest.filename).name}:{deepest.lineno})"
         if not line:
             line = cell.line
