@@ -53,6 +53,9 @@ _LAZY: dict[str, tuple[str, str]] = {
     "JobDeployer": ("dbx_ops.jobs", "JobDeployer"),
     # environment diagnosis
     "diagnose": ("dbx_ops.doctor", "diagnose"),
+    # notebooks run locally
+    "run_notebook": ("dbx_ops.notebooks", "run_notebook"),
+    "NotebookRunner": ("dbx_ops.notebooks", "NotebookRunner"),
 }
 
 __all__ = ["__version__", *_LAZY]

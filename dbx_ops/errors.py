@@ -107,3 +107,7 @@ class StateConflictError(DbxOpsError):
 
 class AuditFailedError(CheckFailedError):
     """A dependency scan found a known vulnerability or a denied licence in a lock."""
+
+
+class NotebookFailedError(CheckFailedError):
+    """A locally run notebook raised in one of its cells (``dbx-ops notebook run`` exit 1)."""

@@ -291,3 +291,11 @@ def text_table(rows: Sequence[Mapping[str, Any]] | Sequence[Sequence[Any]], colu
     lines.append("  ".join("-" * w for w in widths))
     lines += ["  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip() for r in cells]
     return "\n".join(lines)
+
+
+def code_block(text: Any) -> str:
+    """Preformatted, escaped text (source code, tracebacks, captured output)."""
+    return (
+        "<pre style='background:#f6f8fa;border:1px solid #d0d7de;padding:6px 8px;margin:4px 0;"
+        f"font-size:12px;white-space:pre-wrap'>{esc(text)}</pre>"
+    )

@@ -21,7 +21,8 @@ import shutil
 import subprocess
 import warnings
 from collections.abc import Mapping
-from dataclasses import dataclass
+from contextlib import nullcontext
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -118,15 +119,29 @@ class LocalSparkConfig:
     shuffle_partitions: int = 4
     master: str = "local[2]"
     app_name: str = "dbx-ops"
+    metastore_url: str | None = None
+    metastore_client: Path | None = None
 
     def conf(self) -> dict[str, str]:
-        """The Spark configuration for a local Delta-enabled session."""
+        """The Spark configuration for a local Delta-enabled session.
+
+        With ``metastore_url`` (the shared metastore server of :mod:`dbx_ops.metastore`) the
+        Hive metastore connects to it with the Derby client; else it is embedded Derby.
+        """
         warehouse = self.home / "warehouse"
         metastore = self.home / "metastore_db"
         log4j = self.home / "log4j2.properties"
         java_opts = f"-Dderby.system.home={self.home} -Dlog4j2.configurationFile=file:{log4j}"
+        shared: dict[str, str] = {}
+        if self.metastore_url:
+            shared = {
+                "spark.hadoop.javax.jdo.option.ConnectionURL": self.metastore_url,
+                "spark.hadoop.javax.jdo.option.ConnectionDriverName": "org.apache.derby.jdbc.ClientDriver",
+            }
+            if self.metastore_client is not None:
+                shared["spark.driver.extraClassPath"] = str(self.metastore_client)
         return {
-            "spark.jars": ",".join(str(j) for j in self.jars),
+            "spark.jars": ",".join(str(j) for j in self.jars if not j.name.startswith("derby")),
             "spark.sql.extensions": DELTA_EXTENSION,
             "spark.sql.catalog.spark_catalog": DELTA_CATALOG,
             "spark.sql.catalogImplementation": "hive",
@@ -145,6 +160,7 @@ class LocalSparkConfig:
             "spark.driver.extraJavaOptions": java_opts,
             "spark.databricks.delta.snapshotPartitions": "2",
             "spark.sql.sources.parallelPartitionDiscovery.parallelism": "2",
+            **shared,
         }
 
 
@@ -164,7 +180,11 @@ logger.datanucleus.level = error
 
 
 def local_spark_config(env: Mapping[str, str] | None = None) -> LocalSparkConfig:
-    """The local session's settings for this environment (checks the JARs are there)."""
+    """The local session's settings for this environment (checks the JARs are there).
+
+    Does no I/O beyond listing the JARs: the shared metastore server (``DBX_OPS_METASTORE``)
+    is started by :func:`get_spark`.
+    """
     return LocalSparkConfig(home=state_home(env), jars=tuple(delta_jars(env)))
 
 
@@ -217,6 +237,12 @@ def get_spark(env: Mapping[str, str] | None = None, mode: str | None = None) -> 
             return active
     _check_java()
     _prepare_home(cfg.home)
+    from dbx_ops import metastore
+
+    shared = metastore.mode(environ, cfg.home) == "server"
+    if shared:
+        server = metastore.ensure_server(cfg.home, jars_dir(environ))
+        cfg = replace(cfg, metastore_url=server.url, metastore_client=metastore.client_jar(jars_dir(environ)))
     builder: Any = SparkSession.builder.appName(cfg.app_name)
     builder = builder.remote(cfg.master) if chosen == "connect" else builder.master(cfg.master)
     for key, value in cfg.conf().items():
@@ -224,11 +250,13 @@ def get_spark(env: Mapping[str, str] | None = None, mode: str | None = None) -> 
     if chosen == "classic":
         builder = builder.enableHiveSupport()
     logger.info("starting local %s Spark session, state in %s", chosen, cfg.home)
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), metastore.first_use(cfg.home) if shared else nullcontext(False) as first:
         # A Connect client re-sends static settings the local server already
         # started with, and pyspark warns once per setting; they did apply.
         warnings.filterwarnings("ignore", message="Failed to set", category=UserWarning)
         spark = builder.getOrCreate()
+        if first:  # one process creates the shared metastore's schema; the others wait for it
+            spark.sql("SHOW DATABASES").collect()
     if chosen == "classic":
         spark.sparkContext.setLogLevel("ERROR")
     require_supported_spark(spark)
