@@ -103,3 +103,11 @@ class WorkspaceUnreachableError(WorkspaceError):
 
 class StateConflictError(DbxOpsError):
     """Concurrent writers to a state table kept conflicting; retry the operation."""
+
+
+class ChecklistRefusedError(DbxOpsError):
+    """A checklist action was refused (not in the role's group, four eyes, waiver without reason); nothing was recorded."""
+
+
+class TemplateError(InvalidInputError):
+    """A checklist template does not follow the schema; the message lists ``file:line: problem`` entries."""
