@@ -106,7 +106,7 @@ class StateConflictError(DbxOpsError):
 
 
 class ChecklistRefusedError(DbxOpsError):
-    """A checklist action was refused (not in the role's group, four eyes, waiver without reason); nothing was recorded."""
+    """A checklist action was refused (group, four eyes, waiver without reason); nothing was recorded."""
 
 
 class TemplateError(InvalidInputError):

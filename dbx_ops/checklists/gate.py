@@ -266,6 +266,19 @@ def _signoff_checks(required: tuple[str, ...], state: RunState, stage: str | Non
     return checks
 
 
+def run_signoff_roles(template: Template, state: RunState) -> tuple[str, ...]:
+    """The run-level sign-off roles this run needs.
+
+    A template with ``approval_required`` (seed 002's ``--approval-required``)
+    asks for them only when the run's target is marked true there (``prod``);
+    a template without it always asks.
+    """
+    if not template.approval_required:
+        return template.signoff
+    target = state.run.context.target.strip().lower()
+    return template.signoff if template.approval_required.get(target, False) else ()
+
+
 def evaluate_gate(
     template: Template,
     state: RunState,
@@ -297,7 +310,7 @@ def evaluate_gate(
         checks = [
             c for i in template.items_of(None) if (c := _item_check(i, state, template, now)) is not None
         ]
-        checks += _signoff_checks(template.signoff, state, None)
+        checks += _signoff_checks(run_signoff_roles(template, state), state, None)
         scopes.append(ScopeGate(RUN_SCOPE, template.title, tuple(checks)))
     extra: tuple[Check, ...] = ()
     if chain is not None:

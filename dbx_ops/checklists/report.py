@@ -211,13 +211,14 @@ class AuditReport(Verdict):
         """The audit record as Markdown."""
         ctx = self.state.run.context
         run = self.state.run
+        started = iso(run.started_at) if run.started_at else "-"
         lines = [
             f"# Checklist audit: {render.md_esc(self.template.title)}",
             "",
             f"- run: `{self.state.run.run_id}`",
             f"- template: {self.template.name} v{self.template.version} (`{run.template_hash[:16]}`)",
             f"- target: {render.md_esc(ctx.target)} · change: {render.md_esc(ctx.change)}",
-            f"- started by {render.md_esc(run.started_by)} at {iso(run.started_at) if run.started_at else '-'}",
+            f"- started by {render.md_esc(run.started_by)} at {started}",
             "",
             "## Gate",
             "",

@@ -307,7 +307,7 @@ def _build(data: dict[str, Any], source: str, base: Template | None) -> Template
         },
         approval_required={
             **(base.approval_required if base else {}),
-            **{str(k): bool(v) for k, v in (data.get("approval_required") or {}).items()},
+            **{str(k).lower(): bool(v) for k, v in (data.get("approval_required") or {}).items()},
         },
         source=source,
         content_hash=_canonical_hash(merged),

@@ -18,6 +18,20 @@ from dbx_ops.checklists.verifiers.base import (
 from dbx_ops.clock import as_utc
 
 
+def _report_ok(report: Any) -> bool:
+    """``report.ok`` (the house shape), or ``passed`` on reports not renamed yet."""
+    ok = getattr(report, "ok", None)
+    return bool(report.passed if ok is None else ok)
+
+
+def _report_problem(report: Any) -> str:
+    failures = getattr(report, "failures", None) or []
+    if failures:
+        first = failures[0]
+        return str(getattr(first, "message", None) or getattr(first, "rule", first))
+    return str(getattr(report, "status", "failed"))
+
+
 def _tables(params: Mapping[str, Any], run: RunContext) -> list[str]:
     tables = [t for t in as_list(params.get("tables")) if "{" not in t] or list(run.tables)
     if not tables:
@@ -84,11 +98,11 @@ def verify_validation(params: Mapping[str, Any], run: RunContext, ctx: VerifierC
     evidence, failed = [], []
     for table in tables:
         report = validator.validate(table, baseline=baseline, rules=rules)
-        if report.ok:
+        if _report_ok(report):
             evidence.append(Evidence(EvidenceKind.TABLE, f"{table}: ok"))
         else:
             failed.append(table)
-            evidence.append(Evidence(EvidenceKind.TABLE, f"{table}: {report.failure_message()}"))
+            evidence.append(Evidence(EvidenceKind.TABLE, f"{table}: {_report_problem(report)}"))
     if failed:
         return VerifierResult.failed(f"validation failed for {', '.join(failed)}", *evidence)
     return VerifierResult.passed(f"{len(tables)} table(s) pass validation", *evidence)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import timedelta
+from functools import partial
 from typing import Any, TypeVar
 
 from dbx_ops.checklists.model import Evidence, EvidenceKind, RunContext
@@ -49,6 +50,10 @@ def endpoint(what: str, fn: Callable[[], T]) -> T:
         if name in ("PermissionDenied", "Unauthenticated") or status in (401, 403):
             raise NotAvailable(f"not allowed to read {what} ({text})") from None
         raise
+
+
+def _list_keys(ws: Any, scope: str) -> list[Any]:
+    return list(ws.secrets.list_secrets(scope=scope))
 
 
 def _kind(x: Any) -> str:
@@ -103,12 +108,8 @@ def verify_secret_scopes(params: Mapping[str, Any], run: RunContext, ctx: Verifi
             continue
         if key:
             if scope not in keys_cache:
-                keys_cache[scope] = {
-                    k.key
-                    for k in endpoint(
-                        "secret keys", lambda s=scope: list(ctx.ws.secrets.list_secrets(scope=s))
-                    )
-                }
+                listed: list[Any] = endpoint("secret keys", partial(_list_keys, ctx.ws, scope))
+                keys_cache[scope] = {k.key for k in listed}
             if key not in keys_cache[scope]:
                 missing.append(f"key {scope}/{key}")
     ev = [text_evidence(f"wanted: {', '.join(sorted(wanted))}")]
