@@ -111,7 +111,7 @@ def verify_validation(params: Mapping[str, Any], run: RunContext, ctx: VerifierC
 @register(
     "env_matches_lock",
     "The Python environment matches the dependency lock (dbx_ops.deps envcheck).",
-    params=("lock",),
+    params=("lock", "strays"),
 )
 def verify_env(params: Mapping[str, Any], run: RunContext, ctx: VerifierContext) -> VerifierResult:
     """Check the running interpreter against ``lock`` (or the context's lock)."""
@@ -125,12 +125,16 @@ def verify_env(params: Mapping[str, Any], run: RunContext, ctx: VerifierContext)
         path = Path(ctx.repo) / path
     if not path.is_file():
         raise NotAvailable(f"lock file {path} does not exist")
-    report = check_environment(path)
+    strays = str(params.get("strays", "true")).lower() not in ("false", "0", "no")
+    report = check_environment(path, strays=strays)
     ev = [
         Evidence(EvidenceKind.FILE, str(path)),
         text_evidence(f"{report.checked} pins checked, {len(report.drifts)} drift(s)"),
     ]
-    ev += [text_evidence(str(getattr(d, "message", d))) for d in report.drifts[:5]]
+    ev += [
+        text_evidence(f"{d.kind}: {d.package} {d.installed or '-'} (lock {d.expected or '-'})")
+        for d in report.drifts[:5]
+    ]
     if report.ok:
         return VerifierResult.passed(f"environment matches the lock ({report.checked} pins)", *ev)
     return VerifierResult.failed(f"{len(report.drifts)} package(s) drifted from the lock", *ev)
