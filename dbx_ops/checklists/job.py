@@ -158,3 +158,40 @@ def run_checklist_job(
     if raise_on_no_go:
         result.raise_on_failure()
     return result
+
+
+def notebook_main(
+    template: str,
+    dbutils: Any,
+    spark: Any,
+    display_html: Any,
+    *,
+    ws: Any = None,
+    store: Any = None,
+) -> Any:
+    """What a checklist notebook does: job mode as a job task, else the widget (or read-only HTML).
+
+    Job mode when the ``mode`` widget says ``job`` or a ``job_run_id`` is given;
+    otherwise the run named by the ``run`` widget (started when new, with the
+    ``context`` widget's JSON facts) is shown with the interactive widget when
+    ipywidgets and :mod:`dbx_ops.checklists.widgets` are available, else as
+    read-only HTML through ``display_html``.
+
+    Returns:
+        The gate result in job mode; the widget (or the run) otherwise.
+    """
+    if widget(dbutils, "mode").lower() == "job" or widget(dbutils, "job_run_id"):
+        return run_checklist_job(dbutils, spark, template, store=store, ws=ws)
+    from dbx_ops.checklists import open_run
+
+    context = _json(dbutils, "context", {})
+    run = open_run(template, widget(dbutils, "run") or None, spark=spark, store=store, ws=ws, context=context)
+    try:
+        from dbx_ops.checklists.widgets import Checklist
+    except ImportError:
+        logger.info("checklist widget not available: showing read-only HTML")
+        display_html(run.to_html())
+        return run
+    view = Checklist(run)
+    view.show()
+    return view

@@ -15,10 +15,10 @@ import logging
 import threading
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from dbx_ops.checklists.model import Event, EventKind, heads, iso, ordered
+from dbx_ops.checklists.model import Event, EventKind, heads, iso, ordered, parse_iso
 from dbx_ops.clock import as_utc
 from dbx_ops.state import StateStore
 
@@ -34,6 +34,14 @@ COLUMNS_DDL = (
 )
 
 
+def seal_after(heads_: Sequence[str], last_at: datetime | None, event: Event) -> Event:
+    """``event`` chained to ``heads_`` and stamped after ``last_at`` (the run's newest event), hash set."""
+    at = as_utc(event.at)
+    if last_at is not None and at <= as_utc(last_at):
+        at = as_utc(last_at) + timedelta(microseconds=1)
+    return replace(event, at=at).sealed(",".join(heads_))
+
+
 def seal_next(existing: Sequence[Event], event: Event) -> Event:
     """``event`` chained to the run's current heads (its time kept after theirs), hash set.
 
@@ -41,10 +49,7 @@ def seal_next(existing: Sequence[Event], event: Event) -> Event:
     event it references, even when clocks of two writers disagree.
     """
     prior = ordered(existing)
-    at = as_utc(event.at)
-    if prior and at <= as_utc(prior[-1].at):
-        at = as_utc(prior[-1].at) + timedelta(microseconds=1)
-    return replace(event, at=at).sealed(",".join(heads(prior)))
+    return seal_after(heads(prior), prior[-1].at if prior else None, event)
 
 
 class EventStore(Protocol):
@@ -133,12 +138,30 @@ class DeltaEventStore:
     def append(self, event: Event) -> Event:
         """Chain ``event`` to the run's heads and append it as one Delta commit."""
         self.ensure()
-        sealed = seal_next(self.events(event.run_id), event)
+        sealed = seal_after(*self._tip(event.run_id), event)
         self.store.append(TABLE, [event_row(sealed)], COLUMNS_DDL)
         logger.info(
             "checklist %s: %s %s at %s", sealed.run_id, sealed.kind, sealed.item or "", iso(sealed.at)
         )
         return sealed
+
+    def _tip(self, run_id: str) -> tuple[list[str], datetime | None]:
+        """The run's heads and newest time, reading only the chain columns."""
+        from pyspark.sql import functions as F
+
+        rows = (
+            self.store.read(TABLE)
+            .where(F.col("run_id") == F.lit(run_id))
+            .select("event_id", "at", "hash", "prev_hash")
+            .collect()
+        )
+        if not rows:
+            return [], None
+        referenced: set[str] = set()
+        for r in rows:
+            referenced.update(h for h in (r["prev_hash"] or "").split(",") if h)
+        keyed = sorted(rows, key=lambda r: (r["at"], r["event_id"]))
+        return [r["hash"] for r in keyed if r["hash"] not in referenced], parse_iso(keyed[-1]["at"])
 
     def _rows(self, run_id: str | None = None, kind: str | None = None) -> list[Any]:
         if not self.store.exists(TABLE):

@@ -136,7 +136,7 @@ def _ws_if_configured() -> Any:
     from dbx_ops.runtime import workspace_client, workspace_configured
 
     try:
-        if not workspace_configured():
+        if not workspace_configured().get("configured"):
             return None
     except Exception:
         return None
