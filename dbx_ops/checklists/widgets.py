@@ -164,7 +164,7 @@ class Checklist:
                 toggle = w.ToggleButtons(
                     options=list(TOGGLE_OPTIONS),
                     value=ItemState.PENDING.value,
-                    style={"button_width": "64px"},
+                    style={"button_width": "76px"},
                     layout=w.Layout(width="auto", flex="0 0 auto"),
                 )
                 toggle.observe(self._on_toggle(item.id), names="value")
@@ -264,17 +264,16 @@ class Checklist:
             self.signoffs.value = "<i>no sign-offs yet</i>"
         return state
 
-    def show(self) -> Any:
+    def show(self) -> None:
         """Build the UI from the event store and display it in the notebook.
 
-        Returns:
-            The outer widget (also displayed).
+        Returns nothing, so ``ui.show()`` as a cell's last line displays the checklist once
+        (the widget itself is :attr:`widget`).
         """
         self.refresh()
         from IPython.display import display
 
         display(self.widget)
-        return self.widget
 
     def _ipython_display_(self) -> None:
         self.show()

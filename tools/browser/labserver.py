@@ -86,6 +86,7 @@ class JupyterLab:
         env: dict[str, str] | None = None,
         port: int | None = None,
         timeout: float = 90.0,
+        unset: tuple[str, ...] = (),
     ) -> JupyterLab:
         """Start ``jupyter lab`` from this interpreter's environment and wait until it answers.
 
@@ -94,6 +95,7 @@ class JupyterLab:
             env: extra environment for the server and so for its kernels.
             port: the port (a free one when None).
             timeout: seconds to wait for the server.
+            unset: environment variables the server (and its kernels) must not inherit.
         """
         root = Path(root_dir)
         root.mkdir(parents=True, exist_ok=True)
@@ -113,6 +115,8 @@ class JupyterLab:
             "PYTHONUNBUFFERED": "1",
             **(env or {}),
         }
+        for name in unset:
+            child_env.pop(name, None)
         args = [
             sys.executable,
             "-m",
@@ -124,6 +128,8 @@ class JupyterLab:
             f"--ServerApp.root_dir={root}",
             f"--IdentityProvider.token={lab.token}",
             "--ServerApp.allow_remote_access=False",
+            "--ServerApp.allow_root=True",  # CI and these machines run as root
+            "--ServerApp.terminals_enabled=False",
             "--LabApp.news_url=None",
             "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
             # the project's kernel: ipykernel of this interpreter, nothing from the machine
