@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -241,13 +239,30 @@ def test_verifier_crash_is_a_fail_with_the_error(monkeypatch):
     assert result.state == ItemState.FAIL and "kaput" in result.reason
 
 
-def test_cli_lists_verifiers():
-    out = subprocess.run(
-        [sys.executable, "-m", "dbx_ops", "checklist", "verifiers", "--json"],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=REPO,
-    )
-    names = {v["name"] for v in json.loads(out.stdout)}
+def test_cli_lists_verifiers(capsys):
+    from dbx_ops.cli import main
+
+    assert main(["checklist", "verifiers", "--json"]) == 0
+    names = {v["name"] for v in json.loads(capsys.readouterr().out)}
     assert "job_spec_lint" in names and "tokens_expire" in names
+    assert main(["checklist", "verifiers"]) == 0
+    assert "job_spec_lint" in capsys.readouterr().out
+
+
+def test_cli_list_show_and_bad_input_without_spark(capsys, tmp_path):
+    from dbx_ops.cli import main
+
+    assert main(["checklist", "list", "--json"]) == 0
+    names = {t["name"] for t in json.loads(capsys.readouterr().out)}
+    assert {"prod-deploy", "dbr-upgrade", "deploy-workflow", "rollback-runbook"} <= names
+    assert main(["checklist", "show", "dbr-upgrade"]) == 0
+    out = capsys.readouterr().out
+    assert "stage canary" in out and "go/no-go: Latency within SLA" in out
+    assert main(["checklist", "show", "nope"]) == 2
+    assert "No checklist template 'nope'" in capsys.readouterr().err
+    bad = tmp_path / "bad.yml"
+    bad.write_text("name: bad\nversion: '1'\ntitle: B\nphases:\n  - name: x\n    items:\n      - {id: a}\n")
+    assert main(["checklist", "show", str(bad)]) == 2
+    assert f"{bad}:7: item 'a' needs a 'text'" in capsys.readouterr().err
+    assert main(["checklist", "start", "prod-deploy", "--context", "oops"]) == 2
+    assert "must be KEY=VALUE" in capsys.readouterr().err
