@@ -168,6 +168,7 @@ def notebook_main(
     *,
     ws: Any = None,
     store: Any = None,
+    events: EventStore | None = None,
 ) -> Any:
     """What a checklist notebook does: job mode as a job task, else the widget (or read-only HTML).
 
@@ -181,11 +182,19 @@ def notebook_main(
         The gate result in job mode; the widget (or the run) otherwise.
     """
     if widget(dbutils, "mode").lower() == "job" or widget(dbutils, "job_run_id"):
-        return run_checklist_job(dbutils, spark, template, store=store, ws=ws)
+        return run_checklist_job(dbutils, spark, template, store=store, events=events, ws=ws)
     from dbx_ops.checklists import open_run
 
     context = _json(dbutils, "context", {})
-    run = open_run(template, widget(dbutils, "run") or None, spark=spark, store=store, ws=ws, context=context)
+    run = open_run(
+        template,
+        widget(dbutils, "run") or None,
+        spark=spark,
+        store=store,
+        events=events,
+        ws=ws,
+        context=context,
+    )
     try:
         from dbx_ops.checklists.widgets import Checklist
     except ImportError:

@@ -54,7 +54,7 @@ class FakeTaskValues:
 
 class FakeJobs:
     def __init__(self) -> None:
-        self.taskValues = FakeTaskValues()  # noqa: N815 - dbutils' own name
+        self.taskValues = FakeTaskValues()  # dbutils spells it this way
 
 
 class FakeDbutils:
@@ -142,7 +142,11 @@ def test_no_widgets_at_all_uses_the_arguments(library, tmp_path):
         ({"template": "job-mini", "ticks": "[a"}, InvalidInputError, "'ticks' is not valid JSON"),
         ({"template": "job-mini", "ticks": '{"a": 1}'}, InvalidInputError, "must be JSON lists"),
         ({"ticks": "[]"}, InvalidInputError, "set the job parameter 'template'"),
-        ({"template": "job-mini", "ticks": '[{"item": "a", "state": "waive"}]'}, ChecklistRefusedError, "needs a reason"),
+        (
+            {"template": "job-mini", "ticks": '[{"item": "a", "state": "waive"}]'},
+            ChecklistRefusedError,
+            "needs a reason",
+        ),
     ],
 )
 def test_bad_parameters_are_one_sentence(library, tmp_path, widgets, error, match):
@@ -156,3 +160,22 @@ def test_job_module_never_imports_the_databricks_runtime():
 
     source = open(job.__file__, encoding="utf-8").read()
     assert "import databricks.sdk.runtime" not in source and "from databricks.sdk.runtime" not in source
+
+
+def test_notebook_main_job_mode_and_html_fallback(library, tmp_path, monkeypatch):
+    import sys
+
+    from dbx_ops.checklists.job import notebook_main
+
+    monkeypatch.setenv("DBX_OPS_CHECKLISTS", str(tmp_path))
+    monkeypatch.setenv("DBX_OPS_ACTOR", "nb-user")
+    (tmp_path / "job-mini.yml").write_text(TEMPLATE)
+    store = MemoryEventStore()
+    job = FakeDbutils(mode="job", run="nb-1", ticks='["a", "b"]', verify="false")
+    with pytest.raises(NoGoError):
+        notebook_main("job-mini", job, None, lambda html: None, events=store)
+    assert job.jobs.taskValues.values["decision"] == "no-go"
+    shown: list[str] = []
+    monkeypatch.setitem(sys.modules, "dbx_ops.checklists.widgets", None)  # no widget: read-only HTML
+    run = notebook_main("job-mini", FakeDbutils(run="nb-1"), None, shown.append, events=store)
+    assert run.run_id == "nb-1" and len(shown) == 1 and "nb-user" in shown[0] and "Job mini" in shown[0]
