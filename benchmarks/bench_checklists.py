@@ -90,46 +90,36 @@ def timed(fn) -> float:
     return time.perf_counter() - t0
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--events", type=int, default=10_000)
-    parser.add_argument("--items", type=int, default=60)
-    parser.add_argument("--repeat", type=int, default=3)
-    args = parser.parse_args()
-
-    tmp = Path(tempfile.mkdtemp(prefix="bench_checklists_"))
-    os.environ.setdefault("DBX_OPS_HOME", str(tmp / "home"))
+def setup_env(home: Path) -> None:
+    os.environ["DBX_OPS_HOME"] = str(home / "home")
     os.environ["DBX_OPS_SCHEMA"] = "bench_cl"
     os.environ["DBX_OPS_ACTOR"] = "bench"
-    (tmp / "tpl").mkdir()
-    (tmp / "tpl" / "bench60.yml").write_text(template_yaml(args.items))
-    os.environ["DBX_OPS_CHECKLISTS"] = str(tmp / "tpl")
+    os.environ["DBX_OPS_CHECKLISTS"] = str(home / "tpl")
 
+
+def in_process(args: argparse.Namespace) -> dict[str, float]:
+    """Seed the store, then time show and tick in this (warm) process."""
     from dbx_ops.checklists import Actor, ChecklistRun, DeltaEventStore, TemplateLibrary
+    from dbx_ops.checklists.report import run_html
     from dbx_ops.checklists.store import COLUMNS_DDL, TABLE, event_row
     from dbx_ops.runtime import get_spark
     from dbx_ops.state import StateStore
 
     t_start = time.perf_counter()
     spark = get_spark()
-    in_process_startup = time.perf_counter() - t_start
+    startup = time.perf_counter() - t_start
     store = StateStore(spark, "bench_cl")
     events = DeltaEventStore(store)
-    library = TemplateLibrary(env=os.environ)
-    template = library.get("bench60")
+    template = TemplateLibrary(env=os.environ).get("bench60")
     seeded = seeded_events(template, "bench-run", args.events)
     events.ensure()
     t_write = timed(lambda: store.append(TABLE, [event_row(e) for e in seeded], COLUMNS_DDL))
-
     run = ChecklistRun(template, "bench-run", events, Actor("bench"))
     assert len(run.recorded()) == args.events
 
     def show() -> None:
         state = run.state()
-        gate = run.gate(state=state)
-        from dbx_ops.checklists.report import run_html
-
-        run_html(template, state, gate)
+        run_html(template, state, run.gate(state=state))
 
     show()  # warm the query plan once
     show_s = [timed(show) for _ in range(args.repeat)]
@@ -138,16 +128,63 @@ def main() -> None:
         for _ in range(args.repeat)
     ]
     assert run.chain().ok
+    return {
+        "in_process_spark_start_s": round(startup, 2),
+        "seed_write_s": round(t_write, 2),
+        "show_s_median": round(statistics.median(show_s), 3),
+        "tick_s_median": round(statistics.median(tick_s), 3),
+    }
 
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=10_000)
+    parser.add_argument("--items", type=int, default=60)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--phase", choices=["all", "inproc"], default="all", help=argparse.SUPPRESS)
+    parser.add_argument("--home", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.phase == "inproc":
+        setup_env(args.home)
+        print(json.dumps(in_process(args)))
+        return
+
+    tmp = Path(tempfile.mkdtemp(prefix="bench_checklists_"))
+    (tmp / "tpl").mkdir()
+    (tmp / "tpl" / "bench60.yml").write_text(template_yaml(args.items))
+    setup_env(tmp)
     env = {**os.environ}
     for key in ("SPARK_CONNECT_MODE_ENABLED", "SPARK_REMOTE", "SPARK_CONNECT_MODE"):
         env.pop(key, None)
-    python = (
-        str(REPO / ".venv" / "bin" / "python")
-        if (REPO / ".venv" / "bin" / "python").exists()
-        else sys.executable
+    venv = REPO / ".venv" / "bin" / "python"
+    python = str(venv) if venv.exists() else sys.executable
+    # each phase is its own process: the local Derby metastore admits one JVM at a time
+    first = subprocess.run(
+        [
+            python,
+            __file__,
+            "--phase",
+            "inproc",
+            "--home",
+            str(tmp),
+            "--events",
+            str(args.events),
+            "--repeat",
+            str(args.repeat),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        check=False,
     )
-    spark.stop()  # let the child processes use the same metastore
+    if first.returncode != 0:
+        raise SystemExit(f"in-process phase failed: {first.stderr.strip()[-500:]}")
+    summary: dict[str, object] = {
+        "events": args.events,
+        "items": args.items,
+        **json.loads(first.stdout.strip().splitlines()[-1]),
+    }
 
     def cli_gate() -> None:
         proc = subprocess.run(
@@ -156,6 +193,7 @@ def main() -> None:
             capture_output=True,
             text=True,
             cwd=REPO,
+            check=False,
         )
         if proc.returncode not in (0, 1):
             raise SystemExit(f"gate failed: {proc.stderr.strip()}")
@@ -174,21 +212,17 @@ def main() -> None:
         startup_s.append(timed(spark_only))
         gate_s.append(timed(cli_gate))
     gate_med, startup_med = statistics.median(gate_s), statistics.median(startup_s)
-    summary = {
-        "events": args.events,
-        "items": len(template.items),
-        "load_average": os.getloadavg(),
-        "seed_write_s": round(t_write, 2),
-        "in_process_spark_start_s": round(in_process_startup, 2),
-        "show_s_median": round(statistics.median(show_s), 3),
-        "tick_s_median": round(statistics.median(tick_s), 3),
-        "cli_gate_s_median": round(gate_med, 2),
-        "spark_only_process_s_median": round(startup_med, 2),
-        "gate_beyond_spark_start_s": round(gate_med - startup_med, 2),
-        "ratio_cli_gate_to_spark_start": round(gate_med / startup_med, 2),
-    }
-    print(f"show (read 10k events, fold, gate, HTML): {summary['show_s_median']} s (goal <= 1 s)")
-    print(f"tick (read heads, append one event):     {summary['tick_s_median']} s (goal <= 1.5 s)")
+    summary.update(
+        {
+            "load_average": [round(x, 1) for x in os.getloadavg()],
+            "cli_gate_s_median": round(gate_med, 2),
+            "spark_only_process_s_median": round(startup_med, 2),
+            "gate_beyond_spark_start_s": round(gate_med - startup_med, 2),
+            "ratio_cli_gate_to_spark_start": round(gate_med / startup_med, 2),
+        }
+    )
+    print(f"show (read {args.events} events, fold, gate, HTML): {summary['show_s_median']} s (goal <= 1 s)")
+    print(f"tick (read heads, append one event): {summary['tick_s_median']} s (goal <= 1.5 s)")
     print(
         f"CLI gate: {gate_med:.2f} s vs Spark-only process {startup_med:.2f} s: "
         f"{gate_med - startup_med:.2f} s beyond start-up (goal <= 2 s)"
