@@ -69,6 +69,15 @@ def css_id(item_id: str) -> str:
     return re.sub(r"[^A-Za-z0-9-]", "-", item_id)
 
 
+def available() -> bool:
+    """Whether ipywidgets can be imported here (else show read-only HTML: ``run.to_html()``)."""
+    try:
+        _widgets()
+    except DbxOpsError:
+        return False
+    return True
+
+
 def _widgets() -> Any:
     try:
         import ipywidgets

@@ -318,3 +318,21 @@ def test_importing_the_widget_module_does_not_import_ipywidgets() -> None:
         "import sys, dbx_ops.checklists.widgets, dbx_ops.checklists; assert 'ipywidgets' not in sys.modules"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_available_says_whether_ipywidgets_can_be_imported() -> None:
+    from dbx_ops.checklists.widgets import available
+
+    assert available() is True
+    code = (
+        "import sys; sys.modules['ipywidgets'] = None\n"
+        "from dbx_ops.checklists import widgets\n"
+        "print('available', widgets.available())\n"
+        "try:\n"
+        "    widgets._widgets()\n"
+        "except Exception as exc:\n"
+        "    print(type(exc).__name__, exc)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
+    assert "available False" in out
+    assert "InvalidInputError" in out and "pip install ipywidgets" in out
