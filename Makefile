@@ -11,7 +11,7 @@ PYTEST_FLAGS ?= --durations=15
 
 .PHONY: setup venv jars run smoke doctor test lint unit integration integration-classic integration-connect bench bench-lock clean
 
-setup: venv jars workspace venv-spark35 jars-spark35
+setup: venv jars workspace venv-spark35 jars-spark35 notebook-env
 
 venv: $(VENV)/.installed
 
@@ -114,7 +114,7 @@ integration-connect: setup
 
 integration: integration-classic integration-connect integration-spark35
 
-test: setup lint unit integration
+test: setup lint unit unit-ipywidgets7 integration
 
 bench: setup
 	$(PY) benchmarks/run_all.py $(BENCH)
@@ -135,3 +135,26 @@ clean:
 .PHONY: bench-validation
 bench-validation: setup
 	$(PY) benchmarks/bench_validation.py --rows 5000000
+
+# Checklist widgets: Debian's chromium for the browser test (Playwright drives it; it cannot
+# download a browser of its own), and a second small venv with the ipywidgets 7.8.1 that
+# Databricks runtimes ship (no Spark), where the widget unit tests run again.
+VENV7 ?= .venv-ipyw7
+IPYWIDGETS7 := ipywidgets==7.8.1
+
+.PHONY: notebook-env browser unit-ipywidgets7
+notebook-env: browser $(VENV7)/.installed
+
+browser:
+	@command -v chromium >/dev/null || { \
+	  SUDO=$$( [ "$$(id -u)" -eq 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium; }
+
+$(VENV7)/.installed: pyproject.toml $(VENV)/.installed
+	@test -x $(VENV7)/bin/python || $(PYTHON) -m venv --without-pip $(VENV7)
+	$(PY) -m uv pip install --python $(VENV7)/bin/python -q -e . "$(IPYWIDGETS7)" "pytest>=8" "pytest-timeout>=2.3"
+	@touch $@
+
+WIDGET_TESTS = $(wildcard tests/unit/test_checklist_widgets*.py)
+unit-ipywidgets7: $(VENV7)/.installed
+	$(if $(WIDGET_TESTS),$(VENV7)/bin/python -m pytest $(WIDGET_TESTS) -q -p no:cacheprovider $(PYTEST_FLAGS),@echo "no widget tests")

@@ -56,6 +56,12 @@ _LAZY: dict[str, tuple[str, str]] = {
     # notebooks run locally
     "run_notebook": ("dbx_ops.notebooks", "run_notebook"),
     "NotebookRunner": ("dbx_ops.notebooks", "NotebookRunner"),
+    # checklists
+    "checklist": ("dbx_ops.checklists", "checklist"),
+    "open_checklist": ("dbx_ops.checklists", "open_run"),
+    "ChecklistRun": ("dbx_ops.checklists", "ChecklistRun"),
+    "run_checklist_job": ("dbx_ops.checklists", "run_checklist_job"),
+    "load_checklist_template": ("dbx_ops.checklists", "load_template"),
 }
 
 __all__ = ["__version__", *_LAZY]

@@ -111,3 +111,11 @@ class AuditFailedError(CheckFailedError):
 
 class NotebookFailedError(CheckFailedError):
     """A locally run notebook raised in one of its cells (``dbx-ops notebook run`` exit 1)."""
+
+
+class ChecklistRefusedError(DbxOpsError):
+    """A checklist action was refused (group, four eyes, waiver without reason); nothing was recorded."""
+
+
+class TemplateError(InvalidInputError):
+    """A checklist template does not follow the schema; the message lists ``file:line: problem`` entries."""

@@ -112,6 +112,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     dp.add_argument("--report", type=Path, help="also write the JSON report to this file")
     dp.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    dp.add_argument("--checklist", help="checklist run whose gate must be go (needed for prod)")
     common(dp)
     dp.set_defaults(handler=run_deploy)
 
@@ -302,6 +303,10 @@ def run_deploy(args: argparse.Namespace) -> int:
         return 0
     if not args.json:
         print(plan.to_text())
+    # seed 002's --approval-required: prod deploys need a checklist run whose gate says go
+    from dbx_ops.checklists.ci import require_go_from_env
+
+    require_go_from_env(getattr(args, "checklist", None), args.environment)
     if not confirm(f"Deploy {plan.job_name!r} with the {args.strategy} strategy?", args.yes):
         raise InvalidInputError("Deployment cancelled: nothing was changed.")
     result = deployer.deploy(spec, DeployOptions(**base))
