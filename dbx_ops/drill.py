@@ -1,0 +1,860 @@
+"""The rollback drill: carry a faulty change through every part of dbx_ops and prove recovery.
+
+Seed 004 §6 asks for automated rollback drills: trigger a rollback in a
+sandbox, run smoke tests, redeploy forward, and so prove that the recovery
+runbook works before it is needed. :func:`run_drill` does that on the
+lakehouse it is given (the local one, or a sandbox schema of a workspace):
+
+1. build a small medallion pipeline (bronze → silver → gold) on generated
+   orders and customers with daily partitions, and profile the gold tables;
+2. start a ``prod-deploy`` checklist run for the change; its verifiers tick
+   what they can (job spec lint on the pipeline's job);
+3. snapshot the gold tables under the change's label (the snapshot verifier
+   then ticks the rollback item);
+4. apply a faulty "deployment": a new silver/gold transformation that loses
+   rows, bursts nulls in a key column and changes a column's type;
+5. validate the gold tables against the snapshot: the breaches must be caught
+   by the right rules, the checklist's data-quality item fails, and the gate
+   must say no-go with those reasons;
+6. roll back: restore the gold tables from the snapshot, with the restore's proof;
+7. validate again: everything must pass; the rollback-runbook checklist is
+   filled from the run's facts (seed 003 §7 message);
+8. optionally redeploy forward a fixed version and validate it.
+
+Each step records what it expected and what it saw. The drill is ``ok`` only
+when recovery was proven; :meth:`DrillReport.raise_on_failure` names the
+step whose proof failed. The drill touches nothing outside its own schema,
+refuses a schema that holds tables it did not create, and drops its tables
+when asked to clean up.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from dbx_ops import render
+from dbx_ops.clock import Clock, utc_now
+from dbx_ops.errors import DbxOpsError, DrillFailedError, InvalidInputError
+from dbx_ops.names import TableName, parse_table_name, quote_string
+from dbx_ops.progress import NullProgress, Progress
+from dbx_ops.state import StateStore
+from dbx_ops.verdict import Check, Verdict, checks_html, checks_markdown
+
+logger = logging.getLogger(__name__)
+
+#: The comment the drill puts on its schema; a schema without it that holds tables is refused.
+SCHEMA_MARK = "dbx_ops rollback drill sandbox"
+#: The tables the drill creates, in build order.
+TABLES = ("bronze_customers", "bronze_orders", "silver_orders", "gold_orders", "gold_daily_revenue")
+GOLD = ("gold_orders", "gold_daily_revenue")
+#: What the faulty deployment must be caught by: (table, rule) pairs of fail-severity rules.
+EXPECTED_BREACHES = (
+    ("gold_orders", "row_count_change"),
+    ("gold_orders", "null_rate_delta:customer_id"),
+    ("gold_daily_revenue", "schema_contract"),
+)
+#: The sabotage the drill can rehearse: the snapshot's files vacuumed before the restore.
+SABOTAGES = ("vacuum",)
+
+#: The job of the drill's pipeline, as a team would deploy it (linted by the checklist).
+PIPELINE_JOB: dict[str, Any] = {
+    "name": "orders medallion pipeline",
+    "timeout_seconds": 3600,
+    "max_concurrent_runs": 1,
+    "email_notifications": {"on_failure": ["oncall@company.com"]},
+    "tags": {"team": "data-engineering", "dbx_ops_tables": ",".join(GOLD)},
+    "tasks": [
+        {
+            "task_key": "silver",
+            "notebook_task": {"notebook_path": "notebooks/orders_silver"},
+            "job_cluster_key": "pipeline",
+            "max_retries": 2,
+        },
+        {
+            "task_key": "gold",
+            "depends_on": [{"task_key": "silver"}],
+            "notebook_task": {"notebook_path": "notebooks/orders_gold"},
+            "job_cluster_key": "pipeline",
+            "max_retries": 2,
+        },
+    ],
+    "job_clusters": [
+        {
+            "job_cluster_key": "pipeline",
+            "new_cluster": {
+                "spark_version": "15.4.x-scala2.12",
+                "node_type_id": "Standard_DS3_v2",
+                "num_workers": 2,
+                "policy_id": "job-cluster-policy",
+            },
+        }
+    ],
+}
+
+
+@dataclass(frozen=True)
+class DrillOptions:
+    """How the drill runs.
+
+    Attributes:
+        rows: orders generated in bronze (customers: a fiftieth of that, at least 10).
+        days: daily partitions of the orders.
+        schema: the drill's own schema (``schema`` or ``catalog.schema``); nothing outside it is touched.
+        label: snapshot label and change id (default ``drill-<UTC time>``).
+        forward: also redeploy a fixed version and validate it (step 8).
+        sabotage: ``"vacuum"`` rehearses a failed recovery (the snapshot's files are vacuumed before
+            the restore); the drill must then fail and name the restore's proof.
+        out: folder for ``drill.html`` / ``drill.md`` (None: write nothing).
+        seed: seed of the generated data.
+    """
+
+    rows: int = 200_000
+    days: int = 30
+    schema: str = "dbx_ops_drill"
+    label: str | None = None
+    forward: bool = True
+    sabotage: str | None = None
+    out: Path | None = None
+    seed: int = 7
+
+    def checked(self) -> DrillOptions:
+        """These options, validated (one sentence per problem)."""
+        if self.rows < 100:
+            raise InvalidInputError(f"--rows {self.rows} is too small for a drill: use at least 100 rows.")
+        if self.rows > 500_000_000:
+            raise InvalidInputError(f"--rows {self.rows} is more than a drill needs: use at most 500000000.")
+        if not 1 <= self.days <= 3650:
+            raise InvalidInputError(f"--days {self.days} must be between 1 and 3650.")
+        parsed = parse_table_name(self.schema)
+        if parsed.is_path or len(parsed.parts) > 2:
+            raise InvalidInputError(f"--schema {self.schema!r} must be 'schema' or 'catalog.schema'.")
+        if self.sabotage is not None and self.sabotage not in SABOTAGES:
+            raise InvalidInputError(f"--sabotage {self.sabotage!r} is not one of {', '.join(SABOTAGES)}.")
+        if self.label is not None:
+            from dbx_ops.snapshots.registry import validate_label
+
+            validate_label(self.label)
+        return self
+
+
+@dataclass(frozen=True)
+class DrillStep:
+    """One step of the drill and its proof.
+
+    Attributes:
+        number: 1-based step number.
+        name: short name (``snapshot``, ``validate after restore``).
+        ok: whether the step's proof holds.
+        summary: one sentence: what happened.
+        checks: what the step expected and what it saw.
+        seconds: how long it took.
+        details: figures for machines (row counts, rule names, run ids).
+        html: an embedded report (validation, restore proof, checklist audit), already HTML.
+        markdown: the same report in Markdown.
+    """
+
+    number: int
+    name: str
+    ok: bool
+    summary: str
+    checks: tuple[Check, ...] = ()
+    seconds: float = 0.0
+    details: Mapping[str, Any] = field(default_factory=dict)
+    html: str = ""
+    markdown: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (without the embedded reports)."""
+        return {
+            "number": self.number,
+            "name": self.name,
+            "ok": self.ok,
+            "summary": self.summary,
+            "seconds": round(self.seconds, 2),
+            "checks": [c.to_dict() for c in self.checks],
+            "details": dict(self.details),
+        }
+
+
+@dataclass(frozen=True)
+class DrillReport(Verdict):
+    """What the drill did and whether recovery was proven."""
+
+    label: str
+    schema: str
+    rows: int
+    steps: tuple[DrillStep, ...]
+    started_at: datetime
+    finished_at: datetime
+    sabotage: str | None = None
+
+    error_class = DrillFailedError
+
+    @property
+    def ok(self) -> bool:
+        """True when every step's proof held (recovery proven)."""
+        return bool(self.steps) and all(s.ok for s in self.steps)
+
+    @property
+    def failed_step(self) -> DrillStep | None:
+        """The first step whose proof failed, or None."""
+        return next((s for s in self.steps if not s.ok), None)
+
+    @property
+    def seconds(self) -> float:
+        """Wall time of the whole drill."""
+        return (self.finished_at - self.started_at).total_seconds()
+
+    def summary(self) -> str:
+        """One sentence: recovered or which proof failed."""
+        failed = self.failed_step
+        if failed is None:
+            return (
+                f"Rollback drill {self.label}: recovery proven in {len(self.steps)} steps "
+                f"({self.seconds:.0f} s, {self.rows} rows)."
+            )
+        return f"Rollback drill {self.label}: step {failed.number} ({failed.name}) failed: {failed.summary}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        failed = self.failed_step
+        return {
+            "ok": self.ok,
+            "summary": self.summary(),
+            "label": self.label,
+            "schema": self.schema,
+            "rows": self.rows,
+            "sabotage": self.sabotage,
+            "started_at": render.iso(self.started_at),
+            "finished_at": render.iso(self.finished_at),
+            "seconds": round(self.seconds, 2),
+            "failed_step": None if failed is None else failed.name,
+            "steps": [s.to_dict() for s in self.steps],
+        }
+
+    def to_text(self) -> str:
+        """The short summary the CLI prints."""
+        lines = [self.summary()]
+        for s in self.steps:
+            lines.append(f"  {render.text_mark(s.ok)} {s.number}. {s.name}: {s.summary} ({s.seconds:.1f} s)")
+        return "\n".join(lines)
+
+    def to_markdown(self) -> str:
+        """The drill report in Markdown: summary, timeline, each step's checks and reports."""
+        out = [f"# {self.summary()}", ""]
+        out.append(
+            f"Schema `{self.schema}`, {self.rows} rows, started {render.fmt(self.started_at)}, "
+            f"finished {render.fmt(self.finished_at)}."
+        )
+        out += ["", "## Timeline", ""]
+        out.append(
+            render.md_table(
+                [
+                    [s.number, render.md_mark(s.ok), s.name, s.summary, f"{s.seconds:.1f} s"]
+                    for s in self.steps
+                ],
+                ["step", "ok", "name", "what happened", "time"],
+            )
+        )
+        for s in self.steps:
+            out += ["", f"## {s.number}. {s.name}", "", s.summary, ""]
+            if s.checks:
+                out += [checks_markdown(s.checks), ""]
+            if s.markdown:
+                out += [_demote(s.markdown), ""]
+        return "\n".join(out).rstrip() + "\n"
+
+    def to_html(self) -> str:
+        """The drill report in HTML: a verdict card, the timeline, then every step's proof."""
+        rows = [
+            [
+                s.number,
+                render.badge("ok" if s.ok else "fail", render.tone_of(s.ok)),
+                s.name,
+                s.summary,
+                f"{s.seconds:.1f} s",
+            ]
+            for s in self.steps
+        ]
+        detail = (
+            f"schema {self.schema} · {self.rows} rows · started {render.fmt(self.started_at)} · "
+            f"{self.seconds:.0f} s"
+        )
+        parts = [
+            render.verdict_card(self.summary(), self.ok, detail),
+            render.section(
+                "Timeline",
+                render.html_table(
+                    rows,
+                    ["step", "", "name", "what happened", "time"],
+                    [render.tone_of(s.ok) for s in self.steps],
+                    [1],
+                ),
+            ),
+        ]
+        for s in self.steps:
+            body = render.paragraph(s.summary)
+            if s.checks:
+                body += "\n" + checks_html(s.checks)
+            if s.html:
+                body += f"\n<details open><summary>report</summary>\n{s.html}\n</details>"
+            parts.append(render.section(f"{s.number}. {s.name}", body))
+        return render.container(*parts)
+
+    def write(self, folder: Path) -> tuple[Path, Path]:
+        """Write ``drill.html`` and ``drill.md`` into ``folder``; returns both paths."""
+        folder.mkdir(parents=True, exist_ok=True)
+        html_path = folder / "drill.html"
+        md_path = folder / "drill.md"
+        html_path.write_text(
+            render.html_document(f"dbx_ops drill {self.label}", self.to_html()), encoding="utf-8"
+        )
+        md_path.write_text(self.to_markdown(), encoding="utf-8")
+        return html_path, md_path
+
+
+def _demote(markdown: str) -> str:
+    """Embedded Markdown reports one heading level down, so the drill's own headings lead."""
+    return "\n".join(("#" + line) if line.startswith("#") else line for line in markdown.splitlines())
+
+
+# -- the pipeline ------------------------------------------------------------------------------
+
+
+class _Pipeline:
+    """The drill's medallion pipeline in one schema: builds, breaks and fixes its tables."""
+
+    def __init__(self, spark: Any, schema: str, rows: int, days: int, seed: int) -> None:
+        self.spark = spark
+        self.schema = parse_table_name(schema)
+        self.rows = rows
+        self.days = days
+        self.seed = seed
+        self.customers = max(10, rows // 50)
+
+    def name(self, table: str) -> TableName:
+        return TableName(parts=(*self.schema.parts, table))
+
+    def sql_name(self, table: str) -> str:
+        return self.name(table).sql
+
+    def prepare_schema(self) -> None:
+        """Create the schema (marked as the drill's), or check an existing one holds only drill tables."""
+        spark = self.spark
+        dotted = ".".join(self.schema.parts)
+        if spark.catalog.databaseExists(dotted):
+            comment = ""
+            for row in spark.sql(f"DESCRIBE SCHEMA EXTENDED {self.schema.sql}").collect():
+                key = str(row[0]).strip().lower()
+                if key in ("comment", "description"):
+                    comment = str(row[1] or "")
+            tables = [t.name for t in spark.catalog.listTables(dotted)]
+            strangers = sorted(t for t in tables if t not in TABLES)
+            if comment != SCHEMA_MARK and tables:
+                raise InvalidInputError(
+                    f"Schema {dotted} already holds tables the drill did not create "
+                    f"({', '.join(tables[:5])}); "
+                    "give the drill a schema of its own with --schema."
+                )
+            if strangers:
+                raise InvalidInputError(
+                    f"Schema {dotted} holds tables the drill did not create ({', '.join(strangers[:5])}); "
+                    "give the drill a schema of its own with --schema."
+                )
+            if comment != SCHEMA_MARK:
+                spark.sql(f"COMMENT ON SCHEMA {self.schema.sql} IS {quote_string(SCHEMA_MARK)}")
+        else:
+            spark.sql(f"CREATE SCHEMA IF NOT EXISTS {self.schema.sql} COMMENT {quote_string(SCHEMA_MARK)}")
+
+    def drop_tables(self) -> None:
+        for table in reversed(TABLES):
+            self.spark.sql(f"DROP TABLE IF EXISTS {self.sql_name(table)}")
+
+    def build_bronze(self) -> None:
+        from pyspark.sql import functions as F
+
+        spark = self.spark
+        customers = spark.range(self.customers).select(
+            F.col("id").alias("customer_id"),
+            F.concat(F.lit("customer-"), F.col("id").cast("string")).alias("name"),
+            F.element_at(
+                F.array(*[F.lit(s) for s in ("retail", "smb", "enterprise", "public")]),
+                (F.col("id") % 4 + 1).cast("int"),
+            ).alias("segment"),
+            F.element_at(
+                F.array(*[F.lit(c) for c in ("US", "DE", "FR", "JP", "BR")]),
+                (F.col("id") % 5 + 1).cast("int"),
+            ).alias("country"),
+        )
+        customers.write.format("delta").mode("overwrite").option("overwriteSchema", "true").saveAsTable(
+            self.sql_name("bronze_customers")
+        )
+        orders = spark.range(self.rows).select(
+            F.col("id").alias("order_id"),
+            (F.abs(F.xxhash64(F.col("id"), F.lit(self.seed))) % self.customers).alias("customer_id"),
+            F.date_add(F.lit("2026-01-01").cast("date"), (F.col("id") % self.days).cast("int")).alias(
+                "order_date"
+            ),
+            (F.round(F.rand(self.seed) * 195 + 5, 2)).cast("decimal(10,2)").alias("amount"),
+            F.element_at(
+                F.array(
+                    *[
+                        F.lit(s)
+                        for s in ("shipped", "shipped", "shipped", "delivered", "delivered", "cancelled")
+                    ]
+                ),
+                (F.abs(F.xxhash64(F.col("id"))) % 6 + 1).cast("int"),
+            ).alias("status"),
+        )
+        (
+            orders.write.format("delta")
+            .mode("overwrite")
+            .option("overwriteSchema", "true")
+            .partitionBy("order_date")
+            .saveAsTable(self.sql_name("bronze_orders"))
+        )
+
+    def build_silver_gold(self, version: str) -> None:
+        """The silver/gold transformation: ``good`` (v1), ``faulty`` (v2) or ``fixed`` (v3)."""
+        from pyspark.sql import functions as F
+
+        spark = self.spark
+        orders = spark.table(self.sql_name("bronze_orders")).where(F.col("status") != "cancelled")
+        customers = spark.table(self.sql_name("bronze_customers")).select("customer_id", "segment")
+        silver = orders.join(customers, "customer_id", "left").select(
+            "order_id", "customer_id", "segment", "order_date", "amount", "status"
+        )
+        if version == "faulty":
+            # The bug a real deployment could ship: a filter meant for test data drops big orders,
+            # a refactored join key loses a fifth of the customer ids.
+            silver = silver.where(F.col("amount") <= 150).withColumn(
+                "customer_id", F.when(F.col("order_id") % 5 == 0, F.lit(None)).otherwise(F.col("customer_id"))
+            )
+        silver.write.format("delta").mode("overwrite").option("overwriteSchema", "true").saveAsTable(
+            self.sql_name("silver_orders")
+        )
+        silver = spark.table(self.sql_name("silver_orders"))
+        silver.select("order_id", "customer_id", "segment", "order_date", "amount").write.format(
+            "delta"
+        ).mode("overwrite").option("overwriteSchema", "true").saveAsTable(self.sql_name("gold_orders"))
+        daily = silver.groupBy("order_date").agg(
+            F.count("*").alias("orders"),
+            F.sum("amount").alias("revenue"),
+            F.countDistinct("customer_id").alias("customers"),
+        )
+        if version == "faulty":
+            daily = daily.withColumn("revenue", F.format_number(F.col("revenue"), 2))  # a type change
+        daily.write.format("delta").mode("overwrite").option("overwriteSchema", "true").saveAsTable(
+            self.sql_name("gold_daily_revenue")
+        )
+
+    def count(self, table: str) -> int:
+        return int(self.spark.table(self.sql_name(table)).count())
+
+    def vacuum_all_history(self, tables: Sequence[str]) -> None:
+        """Sabotage: drop every file older versions need, so the snapshot can no longer be restored."""
+        spark = self.spark
+        key = "spark.databricks.delta.retentionDurationCheck.enabled"
+        spark.conf.set(key, "false")
+        try:
+            for table in tables:
+                spark.sql(f"VACUUM {self.sql_name(table)} RETAIN 0 HOURS")
+        finally:
+            spark.conf.set(key, "true")
+
+
+# -- the drill ---------------------------------------------------------------------------------
+
+
+class _Steps:
+    """Runs the numbered steps, timing each and turning unexpected errors into a failed step."""
+
+    def __init__(self, progress: Progress, total: int) -> None:
+        self.progress = progress
+        self.total = total
+        self.done: list[DrillStep] = []
+
+    def run(
+        self, name: str, fn: Callable[[], tuple[bool, str, Sequence[Check], Mapping[str, Any], str, str]]
+    ) -> DrillStep:
+        started = time.perf_counter()
+        try:
+            ok, summary, checks, details, html, md = fn()
+        except DbxOpsError as exc:
+            ok, summary, checks, details, html, md = (
+                False,
+                str(exc),
+                (),
+                {"error": type(exc).__name__},
+                "",
+                "",
+            )
+        except Exception as exc:  # the drill reports a broken step instead of dying with a trace
+            logger.exception("drill step %s failed", name)
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            ok, summary, checks, details, html, md = False, f"{type(exc).__name__}: {first}", (), {}, "", ""
+        step = DrillStep(
+            number=len(self.done) + 1,
+            name=name,
+            ok=ok,
+            summary=summary,
+            checks=tuple(checks),
+            seconds=time.perf_counter() - started,
+            details=dict(details),
+            html=html,
+            markdown=md,
+        )
+        self.done.append(step)
+        self.progress.advance(name, ok=ok, detail="" if ok else summary)
+        return step
+
+
+def run_drill(
+    spark: Any,
+    *,
+    store: StateStore | None = None,
+    options: DrillOptions | None = None,
+    progress: Progress | None = None,
+    now: Clock = utc_now,
+) -> DrillReport:
+    """Run the rollback drill on ``spark``'s lakehouse and return its report.
+
+    Args:
+        spark: the Spark session (local or a Databricks cluster).
+        store: the state store for snapshots, metrics and checklist events (default: a state schema
+            beside the drill's own schema, ``<schema>_state``, so the drill leaves nothing elsewhere).
+        options: sizes, schema, label, sabotage, output folder.
+        progress: where step progress goes (default: nothing).
+        now: the clock.
+
+    Returns:
+        The :class:`DrillReport`; ``ok`` only when recovery was proven.
+
+    Raises:
+        InvalidInputError: bad options, or a schema that holds tables the drill did not create.
+    """
+    from dbx_ops.checklists import DeltaEventStore, open_run
+    from dbx_ops.checklists.identity import Actor
+    from dbx_ops.checklists.verifiers import VerifierContext
+    from dbx_ops.snapshots import Snapshots
+    from dbx_ops.validation import Validator
+
+    opts = (options or DrillOptions()).checked()
+    started_at = now()
+    label = opts.label or f"drill-{started_at:%Y%m%d-%H%M%S}"
+    state = store or StateStore(spark, schema=f"{opts.schema}_state")
+    pipeline = _Pipeline(spark, opts.schema, opts.rows, opts.days, opts.seed)
+    gold = [".".join(pipeline.name(t).parts) for t in GOLD]
+    events = DeltaEventStore(state)
+    actor = Actor("dbx_ops drill")
+    validator = Validator(spark, store=state)
+    snaps = Snapshots(spark, store=state, now=now)
+    bar = progress or NullProgress()
+    total = 8 if opts.forward else 7
+    steps = _Steps(bar, total)
+    facts: dict[str, Any] = {"label": label, "gold": gold}
+    work = opts.out
+
+    pipeline.prepare_schema()
+    bar.start(f"rollback drill {label}", total)
+    try:
+        # 1. build ----------------------------------------------------------------------------
+        def build() -> Any:
+            pipeline.drop_tables()
+            pipeline.build_bronze()
+            pipeline.build_silver_gold("good")
+            counts = {t: pipeline.count(t) for t in TABLES}
+            for table in gold:
+                validator.profile(table)
+            facts["counts_v1"] = counts
+            checks = [
+                Check("gold_orders rows", counts["gold_orders"] > 0, "> 0", str(counts["gold_orders"])),
+                Check(
+                    "gold_daily_revenue rows",
+                    counts["gold_daily_revenue"] == opts.days,
+                    str(opts.days),
+                    str(counts["gold_daily_revenue"]),
+                ),
+            ]
+            summary = (
+                f"built bronze → silver → gold in {'.'.join(pipeline.schema.parts)}: "
+                f"{counts['bronze_orders']} orders, {counts['gold_orders']} gold rows; gold tables profiled"
+            )
+            return all(c.ok for c in checks), summary, checks, {"counts": counts}, "", ""
+
+        steps.run("build the pipeline", build)
+
+        # 2. checklist ------------------------------------------------------------------------
+        spec_path = _write_job_spec(work, label)
+        context = {
+            "target": "drill",
+            "change": label,
+            "tables": ",".join(gold),
+            "job_spec": str(spec_path) if spec_path else "",
+        }
+        run = open_run("prod-deploy", f"{label}-prod-deploy", events=events, actor=actor, context=context)
+        facts["checklist_run"] = run.run_id
+        verifier_ctx = VerifierContext(spark=spark, store=state, now=now)
+
+        def checklist() -> Any:
+            wanted = [i for i in ("job.spec_lint",) if spec_path]
+            done = run.verify(verifier_ctx, items=wanted) if wanted else []
+            st = run.state()
+            lint = st.status("job.spec_lint").state if spec_path else None
+            checks = [Check("job spec lint", str(lint) == "pass", "pass", str(lint))] if spec_path else []
+            gate = run.gate(state=st)
+            summary = (
+                f"prod-deploy run {run.run_id} started; {len(done)} item(s) verified; gate {gate.decision}"
+            )
+            return all(c.ok for c in checks), summary, checks, {"run_id": run.run_id}, "", ""
+
+        steps.run("start the prod-deploy checklist", checklist)
+
+        # 3. snapshot -------------------------------------------------------------------------
+        def snapshot() -> Any:
+            snaps.snapshot(gold, label=label, note="rollback drill")
+            run.verify(verifier_ctx, items=["rollback.snapshot"])
+            item = run.state().status("rollback.snapshot")
+            checks = [Check("snapshot verifier", str(item.state) == "pass", "pass", str(item.state))]
+            summary = f"gold tables snapshotted as {label!r}; the checklist's rollback item says {item.state}"
+            return all(c.ok for c in checks), summary, checks, {"label": label}, "", ""
+
+        steps.run("snapshot the gold tables", snapshot)
+
+        # 4. faulty deployment -----------------------------------------------------------------
+        def deploy() -> Any:
+            pipeline.build_silver_gold("faulty")
+            counts = {t: pipeline.count(t) for t in GOLD}
+            facts["counts_v2"] = counts
+            summary = (
+                "deployed v2 of the silver/gold transformation: "
+                f"gold_orders {facts['counts_v1']['gold_orders']} → {counts['gold_orders']} rows, "
+                "customer_id nulls, gold_daily_revenue.revenue retyped to string"
+            )
+            return True, summary, (), {"counts": counts}, "", ""
+
+        steps.run("apply the faulty deployment", deploy)
+
+        # 5. validation catches it; the gate says no-go -----------------------------------------
+        def detect() -> Any:
+            reports = {t: validator.validate(t, baseline=f"snapshot:{label}") for t in gold}
+            caught = {(_short(t), _rule_base(r.rule)) for t, rep in reports.items() for r in rep.failures}
+            caught |= {(_short(t), r.rule) for t, rep in reports.items() for r in rep.failures}
+            checks = [
+                Check(
+                    f"{table}: {rule}",
+                    (table, rule) in caught,
+                    "breached",
+                    "breached" if (table, rule) in caught else "passed",
+                )
+                for table, rule in EXPECTED_BREACHES
+            ]
+            broken = "; ".join(
+                f"{_short(t)}: {', '.join(r.rule for r in rep.failures)}"
+                for t, rep in reports.items()
+                if rep.failures
+            )
+            run.set_item(
+                "testing.data_quality",
+                "fail",
+                evidence=[f"table:{t}" for t in gold] + [f"validation against snapshot:{label}: {broken}"],
+            )
+            gate = run.gate()
+            reasons = [c for c in gate.reasons() if not c.ok]
+            dq_reason = any("testing.data_quality" in (c.name + c.message) for c in reasons)
+            checks.append(Check("gate", not gate.ok, "no-go", gate.decision))
+            checks.append(
+                Check(
+                    "gate reasons name data quality",
+                    dq_reason,
+                    "testing.data_quality",
+                    "named" if dq_reason else "absent",
+                )
+            )
+            facts["breaches"] = broken
+            html = "\n".join(rep.to_html() for rep in reports.values())
+            md = "\n\n".join(rep.to_markdown() for rep in reports.values())
+            summary = f"validation against the snapshot caught: {broken}; checklist gate {gate.decision}"
+            return (
+                all(c.ok for c in checks),
+                summary,
+                checks,
+                {"breaches": broken, "gate": gate.decision},
+                html,
+                md,
+            )
+
+        steps.run("validate: catch the breach, gate says no-go", detect)
+
+        if opts.sabotage == "vacuum":
+            pipeline.vacuum_all_history(GOLD)
+
+        # 6. roll back ----------------------------------------------------------------------------
+        def rollback() -> Any:
+            report = snaps.restore(label)
+            checks = [
+                Check(
+                    "restore proof",
+                    report.ok,
+                    "every table back at its snapshot",
+                    "ok" if report.ok else "NOT OK",
+                )
+            ]
+            counts = {t: pipeline.count(t) for t in GOLD}
+            checks.append(
+                Check(
+                    "gold_orders rows",
+                    counts["gold_orders"] == facts["counts_v1"]["gold_orders"],
+                    str(facts["counts_v1"]["gold_orders"]),
+                    str(counts["gold_orders"]),
+                )
+            )
+            summary = report.summary() if hasattr(report, "summary") else "restored"
+            return (
+                all(c.ok for c in checks),
+                summary,
+                checks,
+                {"counts": counts},
+                report.to_html(),
+                report.to_markdown(),
+            )
+
+        restored = steps.run("roll back: restore from the snapshot", rollback)
+
+        # 7. validate again; fill the rollback runbook --------------------------------------------
+        def recheck() -> Any:
+            reports = {t: validator.validate(t, baseline=f"snapshot:{label}") for t in gold}
+            checks = [
+                Check(
+                    f"{_short(t)} validates",
+                    not rep.failures,
+                    "no fail-severity breach",
+                    ", ".join(r.rule for r in rep.failures) or "none",
+                )
+                for t, rep in reports.items()
+            ]
+            recovered = all(c.ok for c in checks) and restored.ok
+            runbook = open_run(
+                "rollback-runbook",
+                f"{label}-rollback",
+                events=events,
+                actor=actor,
+                context={
+                    "target": "drill",
+                    "change": label,
+                    "tables": ",".join(gold),
+                    "extra": {
+                        "prior_change": f"snapshot {label}",
+                        "symptoms": facts.get("breaches", "validation failures"),
+                        "impact": ", ".join(gold),
+                        "action": "Restored the gold tables from the snapshot",
+                        "status": "Recovered, validation passes" if recovered else "NOT recovered",
+                        "next_update": "30 minutes",
+                        "owner": actor.name,
+                    },
+                },
+            )
+            proof = "; ".join(c.to_text() for c in checks)
+            for item in ("rollback.tables_readable", "data.schema_contracts", "data.row_counts"):
+                try:
+                    runbook.set_item(item, "pass" if recovered else "fail", evidence=[proof])
+                except DbxOpsError:
+                    logger.debug("runbook item %s not set", item, exc_info=True)
+            audit = run.report()
+            runbook_audit = runbook.report()
+            facts["runbook_run"] = runbook.run_id
+            html = (
+                "\n".join(rep.to_html() for rep in reports.values())
+                + audit.to_html()
+                + runbook_audit.to_html()
+            )
+            md = (
+                "\n\n".join(rep.to_markdown() for rep in reports.values())
+                + "\n\n"
+                + runbook_audit.to_markdown()
+            )
+            summary = (
+                "after the restore every gold table validates against the snapshot; rollback-runbook "
+                f"{runbook.run_id} filled from the run's facts"
+                if recovered
+                else "after the restore the gold tables still breach: recovery NOT proven"
+            )
+            return recovered, summary, checks, {"runbook_run": runbook.run_id}, html, md
+
+        steps.run("validate again after the restore", recheck)
+
+        # 8. forward fix ---------------------------------------------------------------------------
+        if opts.forward:
+
+            def forward() -> Any:
+                pipeline.build_silver_gold("fixed")
+                reports = {t: validator.validate(t, baseline=f"snapshot:{label}") for t in gold}
+                checks = [
+                    Check(
+                        f"{_short(t)} validates",
+                        not rep.failures,
+                        "no fail-severity breach",
+                        ", ".join(r.rule for r in rep.failures) or "none",
+                    )
+                    for t, rep in reports.items()
+                ]
+                summary = (
+                    "redeployed a fixed v3 and it validates against the snapshot"
+                    if all(c.ok for c in checks)
+                    else "the fixed v3 still breaches"
+                )
+                return all(c.ok for c in checks), summary, checks, {}, "", ""
+
+            steps.run("redeploy forward a fixed version", forward)
+    finally:
+        bar.finish()
+
+    report = DrillReport(
+        label=label,
+        schema=".".join(pipeline.schema.parts),
+        rows=opts.rows,
+        steps=tuple(steps.done),
+        started_at=started_at,
+        finished_at=now(),
+        sabotage=opts.sabotage,
+    )
+    if work is not None:
+        report.write(work)
+        (work / "drill.json").write_text(
+            json.dumps(report.to_dict(), indent=2, default=str), encoding="utf-8"
+        )
+    return report
+
+
+def clean_up(spark: Any, schema: str = DrillOptions.schema) -> None:
+    """Drop the drill's tables (only the drill's) from ``schema``."""
+    _Pipeline(spark, schema, 100, 1, 0).drop_tables()
+
+
+def _short(table: str) -> str:
+    return table.rsplit(".", 1)[-1]
+
+
+def _rule_base(rule: str) -> str:
+    """``schema_contract:retyped`` → ``schema_contract`` (the rule type of a rule name)."""
+    return rule.split(":", 1)[0]
+
+
+def _write_job_spec(folder: Path | None, label: str) -> Path:
+    if folder is None:
+        import tempfile
+
+        folder = Path(tempfile.mkdtemp(prefix="dbx-ops-drill-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "pipeline-job.json"
+    path.write_text(
+        json.dumps({**PIPELINE_JOB, "description": f"deployed by change {label}"}, indent=2), encoding="utf-8"
+    )
+    return path
