@@ -1,5 +1,5 @@
 # Everything a fresh machine needs, idempotently. Two commands matter:
-#   make run    the main job (local lakehouse smoke run)
+#   make run    the main job: the rollback drill on the local lakehouse
 #   make test   lint + unit tests + integration tests (Spark classic and Spark Connect)
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -87,10 +87,12 @@ integration-spark35: setup
 	DBX_OPS_SPARK=classic DBX_OPS_JARS=$(CURDIR)/$(JARS35) $(PY35) -m pytest tests/integration -q \
 	  -m "$(SPARK35_MARK)" -p no:cacheprovider $(PYTEST_FLAGS) || [ $$? -eq 5 ]
 
+# The main job: the rollback drill on the local lakehouse (reports under .dbx_ops/drill/<label>/).
 run: setup
-	$(VENV)/bin/dbx-ops smoke
+	$(VENV)/bin/dbx-ops drill
 
-smoke: run
+smoke: setup
+	$(VENV)/bin/dbx-ops smoke
 
 doctor: setup
 	$(VENV)/bin/dbx-ops doctor

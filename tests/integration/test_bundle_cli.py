@@ -53,7 +53,13 @@ def test_bundle_validates_for_every_target(cli_env, target):
     else:
         assert "run_as" not in config or not config["run_as"].get("service_principal_name")
     jobs = config["resources"]["jobs"]
-    assert set(jobs) == {"dbx_ops_validation", "dbx_ops_env_check", "dbx_ops_job_health", "dbx_ops_snapshot"}
+    assert set(jobs) == {
+        "dbx_ops_validation",
+        "dbx_ops_env_check",
+        "dbx_ops_job_health",
+        "dbx_ops_snapshot",
+        "dbx_ops_rollback_drill",
+    }
     cluster = jobs["dbx_ops_validation"]["job_clusters"][0]["new_cluster"]
     assert cluster["init_scripts"][0]["workspace"]["destination"].endswith(
         "/init/15.4.x-scala2.12/enforce-lock.sh"

@@ -60,7 +60,7 @@ def test_the_wheel_carries_no_dev_dependencies(clean_venv: tuple[Path, Path]) ->
     names = {p["name"].lower() for p in json.loads(listed)} if listed.startswith("[") else set()
     if not names:  # uv venvs have no pip: ask importlib instead
         code = (
-            "import importlib.metadata as m; print(' '.join(d.metadata['Name'] for d in m.distributions()))"  # noqa: E501
+            "import importlib.metadata as m; print(' '.join(d.metadata['Name'] for d in m.distributions()))"
         )
         names = {n.lower() for n in _run([str(py), "-c", code]).stdout.split()}
     assert "dbx-ops" in names and "databricks-sdk" in names

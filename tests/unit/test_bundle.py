@@ -64,3 +64,13 @@ def test_every_variable_used_is_declared():
     )
     used = set(re.findall(r"\$\{var\.([a-z_]+)\}", text))
     assert used <= set(root["variables"]), used - set(root["variables"])
+
+
+def test_the_snapshot_job_snapshots_and_its_parameters_are_the_notebooks_widgets():
+    _, jobs = _bundle()
+    job = jobs["dbx_ops_snapshot"]
+    params = {p["name"]: p["default"] for p in job["parameters"]}
+    assert params["action"] == "snapshot"  # the notebook's own default is the harmless "verify"
+    notebook = (REPO / "resources" / job["tasks"][0]["notebook_task"]["notebook_path"]).resolve().read_text()
+    widgets = set(re.findall(r'dbutils\.widgets\.\w+\("(\w+)"', notebook))
+    assert set(params) <= widgets, f"parameters the notebook never reads: {set(params) - widgets}"

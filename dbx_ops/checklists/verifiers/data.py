@@ -153,8 +153,7 @@ def verify_jobs_health(params: Mapping[str, Any], run: RunContext, ctx: Verifier
     jobs = [j for j in as_list(params.get("jobs")) if "{" not in j] or list(run.jobs)
     if not jobs:
         raise NotAvailable("no jobs named (set the run's jobs)")
-    schema = getattr(ctx.store, "schema", None)
-    checker = JobHealthChecker(ctx.ws, spark=ctx.spark, schema=schema)
+    checker = JobHealthChecker(ctx.ws, store=ctx.store)
     evidence, bad = [], []
     for job in jobs:
         health = checker.check(int(job) if job.isdigit() else job)
@@ -164,7 +163,7 @@ def verify_jobs_health(params: Mapping[str, Any], run: RunContext, ctx: Verifier
                 f"{health.job_name} ({health.job_id}): {health.status}, last run {health.last_run_id}",
             )
         )
-        if health.status != "HEALTHY":
+        if str(health.status) != "HEALTHY":
             bad.append(f"{health.job_name}: {health.status}")
     if bad:
         return VerifierResult.failed("; ".join(bad), *evidence)

@@ -87,7 +87,7 @@ def _jobs(params: Mapping[str, Any], run: RunContext) -> list[str]:
 )
 def verify_secret_scopes(params: Mapping[str, Any], run: RunContext, ctx: VerifierContext) -> VerifierResult:
     """List scopes (and keys) and compare with what is wanted."""
-    from dbx_ops.jobs.deploy import SECRET_REF
+    from dbx_ops.secrets import SECRET_REF
 
     wanted = {s for s in as_list(params.get("scopes")) if "{" not in s}
     named_jobs = [j for j in as_list(params.get("jobs")) if "{" not in j] or list(run.jobs)
