@@ -57,7 +57,7 @@ def test_the_drill_proves_recovery_and_reports_every_step(drill_run, capsys) -> 
 def test_the_drill_runs_twice_in_the_same_state_folder(drill_run, spark, tmp_path) -> None:
     _, _, schema = drill_run
     report = run_drill(
-        spark, options=DrillOptions(rows=2000, days=3, schema=schema, forward=False, out=tmp_path)
+        spark, options=DrillOptions(rows=1000, days=3, schema=schema, forward=False, out=tmp_path)
     )
     assert report.ok, report.summary()
     assert len(report.steps) == 7
