@@ -116,7 +116,9 @@ def test_job_clusters_policy_and_run_as_on_real_jobs(workspace):
         new_cluster=cluster,
     )
     bare = workspace.jobs.create(name="bare-job", tasks=[task]).job_id
-    policy = next(iter(workspace.cluster_policies.list())).policy_id
+    policy = workspace.cluster_policies.create(
+        name="job-clusters", definition='{"spark_version": {"type": "unlimited"}}'
+    ).policy_id
     governed_cluster = compute.ClusterSpec(
         spark_version="15.4.x-scala2.12", node_type_id="i3.xlarge", num_workers=1, policy_id=policy
     )
