@@ -69,7 +69,7 @@ $(VENV35)/.installed: pyproject.toml
 	@test -x $(PY35) || $(PYTHON) -m venv $(VENV35)
 	@$(PY35) -m pip install -q "uv==$(UV_VERSION)"
 	$(PY35) -m uv pip install --python $(PY35) -q -e '.[deps]' $(SPARK35_PINS) \
-	  pytest pytest-timeout chispa scipy hypothesis
+	  'great-expectations>=1.3,<2' pytest pytest-timeout chispa scipy hypothesis
 	@touch $@
 
 jars-spark35: $(JARS35)/.fetched
