@@ -69,7 +69,7 @@ $(VENV35)/.installed: pyproject.toml
 	@test -x $(PY35) || $(PYTHON) -m venv $(VENV35)
 	@$(PY35) -m pip install -q "uv==$(UV_VERSION)"
 	$(PY35) -m uv pip install --python $(PY35) -q -e '.[deps]' $(SPARK35_PINS) \
-	  'great-expectations>=1.3,<2' pytest pytest-timeout chispa scipy hypothesis
+	  'great-expectations>=1.3,<2' pytest pytest-timeout pytest-xdist chispa scipy hypothesis
 	@touch $@
 
 jars-spark35: $(JARS35)/.fetched
@@ -105,8 +105,14 @@ lint: venv
 unit: venv
 	$(PY) -m pytest tests/unit -q $(PYTEST_FLAGS) || [ $$? -eq 5 ]
 
+# The full suite on 4.0 classic, spread over XDIST worker processes (each with its own Spark
+# session and state folder; a test file stays on one worker, so module fixtures are shared).
+# Spark tests wait on the JVM, the stand-in and subprocesses as much as on the CPU, so two
+# workers on two cores finish well before one. XDIST=0 runs everything in one process.
+XDIST ?= 2
+XDIST_FLAGS = $(if $(filter 0,$(XDIST)),,-n $(XDIST) --dist loadfile)
 integration-classic: setup
-	DBX_OPS_SPARK=classic $(PY) -m pytest tests/integration -q $(PYTEST_FLAGS) || [ $$? -eq 5 ]
+	DBX_OPS_SPARK=classic $(PY) -m pytest tests/integration -q $(XDIST_FLAGS) $(PYTEST_FLAGS) || [ $$? -eq 5 ]
 
 # The representative Spark tests (marked compat in tests/conftest.py) again, through a local
 # Spark Connect session (the serverless / shared-cluster kind of session).
@@ -114,7 +120,10 @@ CONNECT_MARK ?= compat
 integration-connect: setup
 	DBX_OPS_SPARK=connect $(PY) -m pytest tests/integration -q -m "$(CONNECT_MARK)" $(PYTEST_FLAGS) || [ $$? -eq 5 ]
 
-integration: integration-classic integration-connect integration-spark35
+# The two compat lines run side by side (different JVMs, different interpreters; only the
+# Connect line uses the Connect port), each with its output kept together.
+integration: integration-classic
+	$(MAKE) --no-print-directory -j2 --output-sync=target integration-connect integration-spark35
 
 test: setup lint unit unit-ipywidgets7 integration
 
