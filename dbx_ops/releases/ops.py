@@ -55,6 +55,7 @@ if TYPE_CHECKING:
     from databricks.sdk import WorkspaceClient
 
     from dbx_ops.checklists.store import EventStore
+    from dbx_ops.checklists.templates import TemplateLibrary
     from dbx_ops.state import StateStore
 
 logger = logging.getLogger(__name__)
@@ -163,6 +164,8 @@ class Releases:
         poll_s: seconds between polls of a smoke run.
         checklist_events: where checklist runs live for the gate check (default: the state
             store's checklist event table).
+        checklist_library: the checklist templates (default: the shipped ones and
+            ``DBX_OPS_TEMPLATES``).
     """
 
     def __init__(
@@ -177,6 +180,7 @@ class Releases:
         smoke_timeout_s: float = 3600.0,
         poll_s: float = 10.0,
         checklist_events: EventStore | None = None,
+        checklist_library: TemplateLibrary | None = None,
     ) -> None:
         self.ws = ws
         self.log = ReleaseLog(folder, store)
@@ -190,6 +194,7 @@ class Releases:
         self.smoke_timeout_s = smoke_timeout_s
         self.poll_s = poll_s
         self.checklist_events = checklist_events
+        self.checklist_library = checklist_library
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -451,9 +456,8 @@ class Releases:
             from dbx_ops.checklists.store import DeltaEventStore
 
             events = DeltaEventStore(self.store)
-        gate = ChecklistRun.open(
-            run_id, events, Actor("release-check"), library=TemplateLibrary(env=os.environ)
-        ).gate()
+        library = self.checklist_library or TemplateLibrary(env=os.environ)
+        gate = ChecklistRun.open(run_id, events, Actor("release-check"), library=library).gate()
         message = f"checklist {run_id} gate is " + ("go" if gate.ok else f"no-go: {gate.failure_message()}")
         return Check("checklist gate", gate.ok, "go", "go" if gate.ok else "no-go", message)
 

@@ -63,3 +63,44 @@ def test_cli_list_of_an_empty_folder_and_show_of_an_unknown_release(
     assert "There is no release 'rel-nope'" in capsys.readouterr().err
     assert main(["release", "record", "--bundle", "shop", "--target", "prod", *base]) == 2
     assert "needs a version" in capsys.readouterr().err
+
+
+CHECKLIST = """
+name: release-mini
+version: "1"
+title: Release mini
+roles:
+  Approver: {}
+signoff: [Approver]
+phases:
+  - name: One
+    items:
+      - {id: a, text: A}
+"""
+
+
+def test_a_release_gated_on_a_checklist_is_good_only_when_the_gate_is_go(tmp_path: Path) -> None:
+    from dbx_ops.checklists import Actor, ChecklistRun, MemoryEventStore, TemplateLibrary
+    from dbx_ops.releases import Releases
+
+    (tmp_path / "release-mini.yml").write_text(CHECKLIST)
+    library = TemplateLibrary([tmp_path])
+    events = MemoryEventStore()
+    run = ChecklistRun.start(
+        library.get("release-mini"), events, Actor("a"), {"target": "prod"}, run_id="go-1"
+    )
+    # no smoke job, no wheel: nothing here calls the workspace
+    releases = Releases(None, tmp_path / "rel", checklist_events=events, checklist_library=library)  # type: ignore[arg-type]
+    rel = releases.record("shop", "prod", version="1.0", checklist_run="go-1", actor="dev")
+    failed = releases.promote(rel.release_id)
+    assert failed.status == ReleaseStatus.FAILED
+    assert failed.checks[0].name == "checklist gate" and "no-go" in failed.checks[0].message
+    run.set_item("a", "pass")
+    ChecklistRun(library.get("release-mini"), "go-1", events, Actor("b")).sign("Approver", "go")
+    good = releases.promote(rel.release_id)
+    assert good.status == ReleaseStatus.VERIFIED and good.checks[0].actual == "go"
+    assert releases.last_known_good("shop", "prod") == good
+
+    bare = releases.record("shop", "prod", version="1.1", actor="dev")
+    with pytest.raises(InvalidInputError, match="names no post-deploy check"):
+        releases.promote(bare.release_id)
