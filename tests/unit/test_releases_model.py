@@ -130,8 +130,10 @@ def test_release_ids_sort_by_time_and_never_collide() -> None:
 
 def test_renderings_show_the_checks_and_escape_user_text() -> None:
     v1 = _release("v1", 0)
-    doc = {"checks": [Check("smoke shop-nightly", False, "SUCCESS", "FAILED", "smoke <run> 4 FAILED").to_dict()]}
-    events = _events((v1, None)) + [event("v1", "checked", T0, "dev", doc, 1)]
+    doc = {
+        "checks": [Check("smoke shop-nightly", False, "SUCCESS", "FAILED", "smoke <run> 4 FAILED").to_dict()]
+    }
+    events = [*_events((v1, None)), event("v1", "checked", T0, "dev", doc, 1)]
     release = fold(events)["v1"]
     assert "smoke <run> 4 FAILED" in release.to_markdown()
     assert "smoke &lt;run&gt; 4 FAILED" in release.to_html()
