@@ -200,11 +200,7 @@ class Releases:
 
     def history(self, bundle: str | None = None, target: str | None = None) -> list[Release]:
         """Releases, newest first (optionally of one bundle and/or target)."""
-        rows = [
-            r
-            for r in self.log.releases().values()
-            if (bundle is None or r.bundle == bundle) and (target is None or r.target == target)
-        ]
+        rows = list(self.log.releases(bundle, target).values())
         return sorted(rows, key=lambda r: (r.recorded_at, r.release_id), reverse=True)
 
     def get(self, release_id: str) -> Release:
@@ -223,7 +219,7 @@ class Releases:
 
     def last_known_good(self, bundle: str, target: str) -> Release | None:
         """The newest release of ``bundle``/``target`` whose post-deploy checks passed."""
-        return last_known_good(self.log.releases().values(), bundle, target)
+        return last_known_good(self.log.releases(bundle, target).values(), bundle, target)
 
     # -- recording ---------------------------------------------------------------------------
 
@@ -290,7 +286,7 @@ class Releases:
                 f"The wheel {local_wheel} does not exist: build it first or fix the path."
             )
         now = self._now()
-        release_id = release_id_for(now, version, self.log.releases())
+        release_id = release_id_for(now, version, self.log.taken_ids())
         deployed = []
         for ref in jobs:
             job_id, name, settings = self.definitions.live(ref)
@@ -487,7 +483,7 @@ class Releases:
             refuse_masked(job.settings, f"job {job.job_name} of release {release.release_id}")
 
     def _choose(self, bundle: str, target: str, to: str | None) -> tuple[Release, Release | None]:
-        releases = self.log.releases()
+        releases = self.log.releases() if to is not None else self.log.releases(bundle, target)
         pending = unfinished_rollback(releases.values(), bundle, target)
         if pending is not None and pending.rollback_of in releases and to in (None, pending.rollback_of):
             return releases[str(pending.rollback_of)], pending
@@ -550,7 +546,7 @@ class Releases:
             now = self._now()
             pending = replace(
                 source,
-                release_id=release_id_for(now, f"rollback-{source.version}", self.log.releases()),
+                release_id=release_id_for(now, f"rollback-{source.version}", self.log.taken_ids()),
                 actor=self._actor(actor),
                 recorded_at=now,
                 checklist_run=None,
@@ -657,4 +653,4 @@ class Releases:
 
     def releases_of(self, bundle: str, target: str) -> list[Release]:
         """The releases of one bundle and target, newest first."""
-        return of_target(self.log.releases().values(), bundle, target)
+        return of_target(self.log.releases(bundle, target).values(), bundle, target)

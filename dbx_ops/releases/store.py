@@ -75,6 +75,12 @@ class ReleaseLog:
             )
         return path
 
+    def taken_ids(self) -> set[str]:
+        """Release ids that have a folder here (a new release must not reuse one)."""
+        if not self.folder.is_dir():
+            return set()
+        return {p.name for p in self.folder.iterdir() if p.is_dir()}
+
     # -- reading -----------------------------------------------------------------------------
 
     def _folder_events(self) -> list[dict[str, Any]]:
@@ -92,12 +98,19 @@ class ReleaseLog:
                     logger.warning("ignoring unreadable line %d of %s", n, log)
         return out
 
-    def _table_events(self) -> list[dict[str, Any]]:
+    def _table_events(self, bundle: str | None = None, target: str | None = None) -> list[dict[str, Any]]:
         if self.store is None or not self.store.exists(RELEASES_TABLE):
             return []
-        rows = self.store.read(RELEASES_TABLE).select("event_id", "release_id", "event", "at", "actor", "doc")
+        from pyspark.sql import functions as F
+
+        frame = self.store.read(RELEASES_TABLE)
+        if bundle is not None:
+            frame = frame.where(F.col("bundle") == F.lit(bundle))
+        if target is not None:
+            frame = frame.where(F.col("target") == F.lit(target))
+        rows = frame.select("event_id", "release_id", "event", "at", "actor", "doc")
         out = []
-        for row in rows.collect():  # one row per event: small
+        for row in rows.collect():  # the events of one bundle/target: a few per deployment
             out.append(
                 {
                     "event_id": row["event_id"],
@@ -110,13 +123,20 @@ class ReleaseLog:
             )
         return out
 
-    def events(self) -> list[dict[str, Any]]:
-        """Every event, from the folder and the table (duplicates are removed by :func:`fold`)."""
-        return self._folder_events() + self._table_events()
+    def events(self, bundle: str | None = None, target: str | None = None) -> list[dict[str, Any]]:
+        """The events from the folder and the table (duplicates are removed by :func:`fold`).
 
-    def releases(self) -> dict[str, Release]:
-        """The current state of every release."""
-        return fold(self.events())
+        ``bundle``/``target`` narrow what is read from the table; folder events all come back.
+        """
+        return self._folder_events() + self._table_events(bundle, target)
+
+    def releases(self, bundle: str | None = None, target: str | None = None) -> dict[str, Release]:
+        """The current state of the releases (of one bundle and/or target when given)."""
+        return {
+            rid: r
+            for rid, r in fold(self.events(bundle, target)).items()
+            if (bundle is None or r.bundle == bundle) and (target is None or r.target == target)
+        }
 
     # -- writing -----------------------------------------------------------------------------
 
