@@ -146,10 +146,20 @@ def test_deploy_verify_break_and_roll_back_to_the_last_known_good_artifact(
     def releases(client: WorkspaceClient = ws) -> Releases:
         return Releases(client, folder, store=store, retry=FAST, poll_s=0.2, smoke_timeout_s=600)
 
-    # -- v1: deployed, recorded, its smoke run succeeds: the last known good
+    orders = f"{schema}.orders"
+    spark.range(20).selectExpr("id", "id * 2 AS amount").write.format("delta").saveAsTable(orders)  # type: ignore[attr-defined]
+
+    # -- v1: deployed, recorded, its smoke run succeeds and its table validates: the last known good
     wheel1, wheel1_path = _deploy(ws, tmp_path, "1.0.0", V1)
     v1 = releases().record(
-        "shop", "prod", version="1.0.0", git_commit="c0ffee1", jobs=[JOB], wheel=wheel1, smoke_jobs=[JOB]
+        "shop",
+        "prod",
+        version="1.0.0",
+        git_commit="c0ffee1",
+        jobs=[JOB],
+        wheel=wheel1,
+        smoke_jobs=[JOB],
+        validations=[f"{orders}@previous"],
     )
     assert v1.status == ReleaseStatus.RECORDED and v1.wheel is not None
     assert v1.wheel.workspace_path == wheel1_path  # found from the job's library
@@ -159,6 +169,7 @@ def test_deploy_verify_break_and_roll_back_to_the_last_known_good_artifact(
     assert v1.jobs[0].settings["tasks"][0]["libraries"] == [{"whl": wheel1_path}]
     v1 = releases().promote(v1.release_id)
     assert v1.status == ReleaseStatus.VERIFIED, v1.to_text()
+    assert [(c.name, c.ok) for c in v1.checks] == [(f"smoke {JOB}", True), (f"validation {orders}", True)]
     lkg = releases().last_known_good("shop", "prod")
     assert lkg is not None and lkg.release_id == v1.release_id
 
@@ -218,6 +229,7 @@ def test_deploy_verify_break_and_roll_back_to_the_last_known_good_artifact(
     done = releases().rollback("shop", "prod")
     assert done.release_id == pending.release_id and done.rollback_of == v1.release_id
     assert done.status == ReleaseStatus.VERIFIED, done.to_text()
+    assert [c.name for c in done.checks] == [f"smoke {JOB}", f"validation {orders}"]
     assert done.wheel == v1.wheel and done.files == v1.files and done.git_commit == "c0ffee1"
     run_id = int(next(s for s in done.steps if s["step"] == "smoke_started")["runs"][JOB])
     assert _exit_value(ws, run_id) == "v1 code, relpkg 1.0.0"
