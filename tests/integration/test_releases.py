@@ -11,6 +11,7 @@ again from v1's own wheel. Three notebook runs in all (each starts Spark).
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import sys
 import zipfile
@@ -269,3 +270,46 @@ def test_deploy_verify_break_and_roll_back_to_the_last_known_good_artifact(
     assert v1.release_id in out and "failed" in out and f"rollback of {v1.release_id}" in out
     assert main(["release", "show", v2.release_id, "--json", *base]) == 0
     assert json.loads(capsys.readouterr().out)["status"] == "failed"
+
+
+@pytest.fixture(scope="module")
+def quick_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StandIn]:
+    """A stand-in whose notebook tasks run with the suite's fake runner (no Spark: fast)."""
+    folder = tmp_path_factory.mktemp("relws-quick")
+    fake = Path(__file__).parent / "data" / "fake_notebook_runner.py"
+    python = folder / "python"
+    python.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{fake}" "$@"\n')
+    python.chmod(0o755)
+    srv = StandIn.start(state_file=folder / "state.json", log=folder / "server.log", notebook_python=python)
+    try:
+        yield srv
+    finally:
+        srv.stop()
+
+
+def test_cli_record_with_promote_and_the_exit_codes_of_good_and_bad_releases(
+    quick_server: StandIn, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    ws = _client(quick_server)
+    monkeypatch.setenv("DATABRICKS_HOST", quick_server.host)
+    monkeypatch.setenv("DATABRICKS_TOKEN", quick_server.token)
+    monkeypatch.setenv("GITHUB_SHA", "feedf00d")
+    base = ["--dir", str(tmp_path / "releases"), "--no-table", "--poll", "0.05", "--timeout", "60"]
+    wheel1, _ = _deploy(ws, tmp_path, "1.0.0", V1)
+    record = ["release", "record", "--bundle", "shop", "--target", "dev", "--job", JOB, "--smoke", JOB]
+    assert main([*record, "--wheel", str(wheel1), "--promote", "--json", *base]) == 0
+    good = json.loads(capsys.readouterr().out)
+    assert good["status"] == "verified" and good["version"] == "1.0.0" and good["git_commit"] == "feedf00d"
+    assert good["wheel"]["sha256"] == hashlib.sha256(wheel1.read_bytes()).hexdigest()
+
+    wheel2, _ = _deploy(ws, tmp_path, "2.0.0", V2)
+    assert main([*record, "--wheel", str(wheel2), *base]) == 0  # recorded, not checked yet
+    bad_id = capsys.readouterr().out.split("Recorded release ", 1)[1].split(".\n", 1)[0]
+    assert main(["release", "promote", bad_id, *base]) == 1  # the smoke run said no
+    out = capsys.readouterr().out
+    assert "failed" in out and "ended FAILED" in out
+    assert main(["release", "rollback", "--bundle", "shop", "--target", "dev", "--yes", "--json", *base]) == 0
+    back = json.loads(capsys.readouterr().out)
+    assert back["status"] == "verified" and back["rollback_of"] == good["release_id"]
+    run_id = int(next(s for s in back["steps"] if s["step"] == "smoke_started")["runs"][JOB])
+    assert _exit_value(ws, run_id) == "v1 code, relpkg 1.0.0"
