@@ -560,6 +560,7 @@ class Releases:
             self._append(pending, "recorded", pending.record_doc())
         else:
             logger.info("continuing the unfinished rollback %s", pending.release_id)
+            self.log.sync_folder(pending.release_id)
         rb = pending
         done = {s.get("step"): s for s in rb.steps}
         try:

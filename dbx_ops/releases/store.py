@@ -163,6 +163,29 @@ class ReleaseLog:
             fh.write(json.dumps(dict(ev), sort_keys=True, default=str) + "\n")
         self._write_state(rid)
 
+    def sync_folder(self, release_id: str) -> int:
+        """Copy to the folder the release's events that only the table has (a write cut short).
+
+        Returns:
+            How many events were added to the folder.
+        """
+        if self.store is None:
+            return 0
+        have = {e["event_id"] for e in self._folder_events() if e["release_id"] == release_id}
+        missing = [
+            e for e in self._table_events() if e["release_id"] == release_id and e["event_id"] not in have
+        ]
+        if not missing:
+            return 0
+        folder = self.release_dir(release_id)
+        folder.mkdir(parents=True, exist_ok=True)
+        with (folder / "events.jsonl").open("a") as fh:
+            for ev in sorted(missing, key=lambda e: str(e["event_id"])):
+                fh.write(json.dumps(ev, sort_keys=True, default=str) + "\n")
+        self._write_state(release_id)
+        logger.info("copied %d event(s) of %s from the table to the folder", len(missing), release_id)
+        return len(missing)
+
     def _write_state(self, release_id: str) -> None:
         folder = self.release_dir(release_id)
         state = fold(e for e in self._folder_events() if e["release_id"] == release_id).get(release_id)

@@ -225,6 +225,10 @@ def test_deploy_verify_break_and_roll_back_to_the_last_known_good_artifact(
     assert [s["step"] for s in pending.steps] == ["upload_wheel", "upload_files", "restore_jobs"]
     assert "v1 code" in _notebook_source(ws) and _job_wheel(ws) == wheel1_path
     assert releases().plan_rollback("shop", "prod").resumes == pending.release_id
+    # the kill also cut the folder's copy of the last event short: the table still has it
+    log = folder / pending.release_id / "events.jsonl"
+    log.write_text("".join(log.read_text().splitlines(keepends=True)[:-1]))
+    assert len(Releases(ws, folder).get(pending.release_id).steps) == 2
 
     # -- run again: it finishes the same rollback, and the job runs v1's code from v1's wheel
     done = releases().rollback("shop", "prod")
@@ -251,6 +255,12 @@ def test_deploy_verify_break_and_roll_back_to_the_last_known_good_artifact(
     ]
     saved = json.loads((folder / done.release_id / "release.json").read_text())
     assert saved["status"] == "verified" and saved["rollback_of"] == v1.release_id
+    assert [s["step"] for s in saved["steps"]] == [
+        "upload_wheel",
+        "upload_files",
+        "restore_jobs",
+        "smoke_started",
+    ]
 
     # -- refusals: a changed stored wheel (exit 2 on the CLI), then a bundle with no release
     stored = folder / v1.wheel.stored  # type: ignore[union-attr]
