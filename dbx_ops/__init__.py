@@ -51,6 +51,8 @@ _LAZY: dict[str, tuple[str, str]] = {
     "JobHealthChecker": ("dbx_ops.jobs", "JobHealthChecker"),
     "JobRollback": ("dbx_ops.jobs", "JobRollback"),
     "JobDeployer": ("dbx_ops.jobs", "JobDeployer"),
+    # releases: deployment audit, last known good, rollback to its artifact
+    "Releases": ("dbx_ops.releases", "Releases"),
     # environment diagnosis
     "diagnose": ("dbx_ops.doctor", "diagnose"),
     # notebooks run locally
