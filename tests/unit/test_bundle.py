@@ -111,4 +111,3 @@ def test_the_checklist_gate_job_follows_the_conventions_and_matches_its_notebook
     assert "schedule" not in job  # triggered by the deploy pipeline, never on a clock
     assert task["job_cluster_key"] == "ops_cluster"
     assert {"whl": "../dist/*.whl"} in task["libraries"]
-
