@@ -148,13 +148,16 @@ bench-validation: setup
 	$(PY) benchmarks/bench_validation.py --rows 5000000
 
 # Checklist widgets: Debian's chromium for the browser test (Playwright drives it; it cannot
-# download a browser of its own), and a second small venv with the ipywidgets 7.8.1 that
-# Databricks runtimes ship (no Spark), where the widget unit tests run again.
+# download a browser of its own), and two small venvs (no Spark) with the ipywidgets 7.x that
+# Databricks runtimes ship, where the widget unit tests run again: 7.8.1 (17.3, serverless v4)
+# and 7.7.2 (15.4 and 16.4 LTS) with 15.4's own kernel stack (data/dbr-baselines/15.4.x-scala2.12).
 VENV7 ?= .venv-ipyw7
 IPYWIDGETS7 := ipywidgets==7.8.1
+VENV772 ?= .venv-ipyw772
+IPYWIDGETS772 := ipywidgets==7.7.2 traitlets==5.7.1 ipykernel==6.25.1 ipython==8.15.0 comm==0.1.2
 
 .PHONY: notebook-env browser unit-ipywidgets7
-notebook-env: browser $(VENV7)/.installed
+notebook-env: browser $(VENV7)/.installed $(VENV772)/.installed
 
 browser:
 	@command -v chromium >/dev/null || { \
@@ -166,6 +169,12 @@ $(VENV7)/.installed: pyproject.toml $(VENV)/.installed
 	$(PY) -m uv pip install --python $(VENV7)/bin/python -q -e . "$(IPYWIDGETS7)" "pytest>=8" "pytest-timeout>=2.3"
 	@touch $@
 
+$(VENV772)/.installed: pyproject.toml $(VENV)/.installed
+	@test -x $(VENV772)/bin/python || $(PYTHON) -m venv --without-pip $(VENV772)
+	$(PY) -m uv pip install --python $(VENV772)/bin/python -q -e . $(IPYWIDGETS772) "pytest>=8" "pytest-timeout>=2.3"
+	@touch $@
+
 WIDGET_TESTS = $(wildcard tests/unit/test_checklist_widgets*.py)
-unit-ipywidgets7: $(VENV7)/.installed
-	$(if $(WIDGET_TESTS),$(VENV7)/bin/python -m pytest $(WIDGET_TESTS) -q -p no:cacheprovider $(PYTEST_FLAGS),@echo "no widget tests")
+WIDGET_PYTEST = -m pytest $(WIDGET_TESTS) -q -p no:cacheprovider $(PYTEST_FLAGS)
+unit-ipywidgets7: $(VENV7)/.installed $(VENV772)/.installed
+	$(if $(WIDGET_TESTS),$(VENV772)/bin/python $(WIDGET_PYTEST) && $(VENV7)/bin/python $(WIDGET_PYTEST),@echo "no widget tests")

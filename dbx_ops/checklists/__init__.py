@@ -78,6 +78,7 @@ __all__ = [
     "open_run",
     "render_message",
     "run_checklist_job",
+    "run_gate_job",
     "run_html",
     "scim_groups",
     "verify_chain",
@@ -143,8 +144,17 @@ def checklist(template: str | Template, run: str | None = None, **kwargs: Any) -
     return Checklist(open_run(template, run, **kwargs))
 
 
-def run_checklist_job(dbutils: Any, spark: Any, **kwargs: Any) -> GateResult:
+def run_checklist_job(
+    dbutils: Any, spark: Any, template: str | Template | None = None, **kwargs: Any
+) -> GateResult:
     """Job mode: see :func:`dbx_ops.checklists.job.run_checklist_job`."""
     from dbx_ops.checklists.job import run_checklist_job as _run
+
+    return _run(dbutils, spark, template, **kwargs)
+
+
+def run_gate_job(dbutils: Any, spark: Any, **kwargs: Any) -> GateResult:
+    """The gate of an existing run as a job task: see :func:`dbx_ops.checklists.job.run_gate_job`."""
+    from dbx_ops.checklists.job import run_gate_job as _run
 
     return _run(dbutils, spark, **kwargs)

@@ -160,6 +160,107 @@ def run_checklist_job(
     return result
 
 
+#: The parameters of the checklist-gate job (``notebooks/checklist_gate.py``, bundle job
+#: ``dbx_ops_checklist_gate``): the notebook defines one widget for each.
+GATE_PARAMETERS = ("run", "stage", "verify", "job_run_id", "state_schema")
+
+
+def _truthy(text: str, name: str) -> bool:
+    value = text.strip().lower()
+    if value in ("true", "1", "yes", "y", "on"):
+        return True
+    if value in ("false", "0", "no", "n", "off", ""):
+        return False
+    raise InvalidInputError(f"Job parameter {name!r} must be true or false, not {text!r}.")
+
+
+def run_gate_job(
+    dbutils: Any,
+    spark: Any,
+    *,
+    store: Any = None,
+    events: EventStore | None = None,
+    ws: Any = None,
+    actor: Actor | None = None,
+    verifier_context: Any = None,
+    library: TemplateLibrary | None = None,
+    now: Clock = utc_now,
+    raise_on_no_go: bool = True,
+) -> GateResult:
+    """The go/no-go gate of an existing run as a job task: publish the decision, fail on no-go.
+
+    Unlike :func:`run_checklist_job` it records no ticks or sign-offs (a gate that signs would
+    defeat four eyes); with ``verify=true`` it re-runs the run's verifiers first, so results
+    that went stale are fresh. Parameters (``dbutils.widgets``, strings): ``run`` (required),
+    ``stage`` (gate only this stage), ``verify`` (``false`` by default), ``job_run_id``
+    (``{{job.run_id}}``, recorded with verifier events), ``state_schema`` (empty:
+    ``DBX_OPS_SCHEMA``). The run's template is the one its start event names.
+
+    Args:
+        dbutils: the notebook's ``dbutils``.
+        spark: the Spark session.
+        store: a :class:`~dbx_ops.state.StateStore` (default: ``state_schema`` or ``DBX_OPS_SCHEMA``).
+        events: an event store instead of Delta (tests).
+        ws: workspace client (workspace verifiers).
+        actor: who records verifier results (default: the job's run-as user).
+        verifier_context: a ``VerifierContext`` (default: spark, ws and store).
+        library: template library (default: shipped + ``DBX_OPS_CHECKLISTS``).
+        now: the clock.
+        raise_on_no_go: raise :class:`~dbx_ops.errors.NoGoError` after publishing a no-go.
+
+    Returns:
+        The gate result (when go, or when ``raise_on_no_go`` is False).
+
+    Raises:
+        InvalidInputError: no ``run`` parameter, or a bad ``verify`` / ``state_schema``.
+        NotFoundError: no such run in the store.
+        NoGoError: the gate said no-go (after the decision was published).
+    """
+    import os
+
+    from dbx_ops.checklists.verifiers import VerifierContext
+
+    run_id = widget(dbutils, "run")
+    if not run_id:
+        raise InvalidInputError(
+            "No checklist run to gate: set the job parameter 'run' to the run id "
+            "(the one `dbx-ops checklist start` printed)."
+        )
+    verify = _truthy(widget(dbutils, "verify", "false"), "verify")
+    if events is None:
+        if store is None:
+            from dbx_ops.state import StateStore
+
+            schema = widget(dbutils, "state_schema")
+            store = StateStore.from_env(spark, {"DBX_OPS_SCHEMA": schema} if schema else None)
+        events = DeltaEventStore(store)
+    lib = library or TemplateLibrary(env=os.environ)
+    who = actor or (detect_actor(spark=spark, ws=ws) if verify else Actor("gate"))
+    job_run_id = widget(dbutils, "job_run_id") or None
+    run, state = ChecklistRun.open_state(run_id, events, who, library=lib, now=now, job_run_id=job_run_id)
+    if verify:
+        run.verify(verifier_context or VerifierContext(spark=spark, ws=ws, store=store, now=now))
+    # without verify the state just read is the one to decide on (one read of the store)
+    result = run.gate(stage=widget(dbutils, "stage") or None, state=None if verify else state)
+    publish(dbutils, result)
+    logger.info("%s", result.summary())
+    if raise_on_no_go:
+        result.raise_on_failure()
+    return result
+
+
+def gate_notebook_main(dbutils: Any, spark: Any, display_html: Any, **kwargs: Any) -> GateResult:
+    """What ``notebooks/checklist_gate.py`` does: gate, publish, show the result, fail on no-go.
+
+    The decision is shown (``display_html``) before a no-go fails the task, so the run's
+    output says why. ``kwargs`` go to :func:`run_gate_job`.
+    """
+    result = run_gate_job(dbutils, spark, raise_on_no_go=False, **kwargs)
+    display_html(result.to_html())
+    result.raise_on_failure()
+    return result
+
+
 def notebook_main(
     template: str,
     dbutils: Any,

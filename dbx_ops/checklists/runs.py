@@ -115,6 +115,23 @@ class ChecklistRun:
         job_run_id: str | None = None,
     ) -> ChecklistRun:
         """Open an existing run; its template is looked up by the name the start event recorded."""
+        return cls.open_state(run_id, events, actor, library, now, job_run_id)[0]
+
+    @classmethod
+    def open_state(
+        cls,
+        run_id: str,
+        events: EventStore,
+        actor: Actor,
+        library: TemplateLibrary | None = None,
+        now: Clock = utc_now,
+        job_run_id: str | None = None,
+    ) -> tuple[ChecklistRun, RunState]:
+        """Open an existing run and return its state as that one read of the store found it.
+
+        For a caller that acts on the state straight away (a gate, a status, a report): the
+        store is read once, not once to open and again to decide.
+        """
         recorded = events.events(run_id)
         if not recorded:
             raise NotFoundError(
@@ -122,7 +139,7 @@ class ChecklistRun:
             )
         state = fold(recorded)
         template = (library or TemplateLibrary()).get(state.run.template)
-        return cls(template, run_id, events, actor, now, job_run_id)
+        return cls(template, run_id, events, actor, now, job_run_id), state
 
     @classmethod
     def open_or_start(
@@ -197,7 +214,8 @@ class ChecklistRun:
         return role.name
 
     # ---- recording ----------------------------------------------------------------------
-    def _append(self, kind: EventKind, **fields: Any) -> Event:
+    def _append(self, kind: EventKind, prior: Sequence[Event] | None = None, **fields: Any) -> Event:
+        """Store one event; ``prior``: the run's events the caller just read (they give the chain tip)."""
         event = Event(
             event_id=uuid.uuid4().hex,
             run_id=self.run_id,
@@ -211,6 +229,9 @@ class ChecklistRun:
             dbx_ops_version=__version__,
             **fields,
         )
+        append_after = getattr(self.events, "append_after", None)
+        if prior is not None and append_after is not None:
+            return append_after(event, prior)
         return self.events.append(event)
 
     def set_item(
@@ -240,9 +261,10 @@ class ChecklistRun:
         if target == ItemState.NOT_AVAILABLE:
             raise ChecklistRefusedError("Only a verifier can mark an item not available.")
         acting = self._require_role(role, "tick items") if role else None
-        self.state()  # a run that does not exist is refused before anything is written
+        current = self.state()  # a run that does not exist is refused before anything is written
         return self._append(
             EventKind.ITEM,
+            current.events,
             item=item.id,
             state=target,
             evidence=_evidence(evidence),
@@ -299,7 +321,8 @@ class ChecklistRun:
         if stage is not None:
             self.template.stage(stage)
         acting = self._require_role(role, "sign")
-        current = self.state().current_signoffs(stage)
+        state = self.state()
+        current = state.current_signoffs(stage)
         for other_role, signoff in current.items():
             if signoff.person == self.actor.name and other_role != acting:
                 where = f"stage {stage!r}" if stage else "this run"
@@ -307,7 +330,9 @@ class ChecklistRun:
                     f"{self.actor.name} already signed {where} as {other_role}: "
                     f"four eyes needs another person for {acting}."
                 )
-        return self._append(EventKind.SIGNOFF, role=acting, decision=verdict, stage=stage, comment=comment)
+        return self._append(
+            EventKind.SIGNOFF, state.events, role=acting, decision=verdict, stage=stage, comment=comment
+        )
 
     def verify(
         self,
@@ -329,7 +354,9 @@ class ChecklistRun:
         from dbx_ops.checklists.verifiers import VerifierContext, run_verifier
 
         ctx = context if context is not None else VerifierContext()
-        run_context = self.state().run.context
+        state = self.state()
+        run_context = state.run.context
+        seen = list(state.events)  # each result chains to the one before: no read per verifier
         targets = [i for i in self.template.items if i.verifier and (items is None or i.id in items)]
         out: list[Event] = []
         reporter = progress or NullProgress()
@@ -339,6 +366,7 @@ class ChecklistRun:
                 out.append(
                     self._append(
                         EventKind.VERIFY,
+                        seen,
                         item=item.id,
                         state=result.state,
                         evidence=result.evidence,
@@ -346,20 +374,22 @@ class ChecklistRun:
                         comment=str(item.verifier),
                     )
                 )
+                seen.append(out[-1])
                 reporter.advance(item.id, result.state == ItemState.PASS, result.reason)
         return out
 
     # ---- rendering ------------------------------------------------------------------------
-    def to_html(self) -> str:
-        """Read-only HTML of the run (for ``displayHTML``)."""
+    def to_html(self, state: RunState | None = None) -> str:
+        """Read-only HTML of the run (for ``displayHTML``); ``state``: one just read, else read now."""
         from dbx_ops.checklists.report import run_html
 
-        state = self.state()
+        state = state or self.state()
         return run_html(self.template, state, self.gate(state=state))
 
-    def report(self) -> Any:
-        """The audit record (:class:`~dbx_ops.checklists.report.AuditReport`)."""
+    def report(self, state: RunState | None = None) -> Any:
+        """The audit record (an ``AuditReport``); ``state``: one just read, else read now."""
         from dbx_ops.checklists.report import AuditReport
 
-        state = self.state()
-        return AuditReport(self.template, state, self.gate(state=state), verify_chain(state.events))
+        state = state or self.state()
+        gate = self.gate(state=state)
+        return AuditReport(self.template, state, gate, gate.chain or verify_chain(state.events))

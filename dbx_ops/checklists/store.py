@@ -138,7 +138,20 @@ class DeltaEventStore:
     def append(self, event: Event) -> Event:
         """Chain ``event`` to the run's heads and append it as one Delta commit."""
         self.ensure()
-        sealed = seal_after(*self._tip(event.run_id), event)
+        return self._commit(seal_after(*self._tip(event.run_id), event))
+
+    def append_after(self, event: Event, prior: Sequence[Event]) -> Event:
+        """Append ``event`` chained to the heads of ``prior``, the run's events the caller just read.
+
+        Saves the read of the chain's tip when the caller has the run's events anyway (a tick
+        reads the run to check it may act). An event another writer committed since that read
+        is left as a second head, exactly as when two writers race: the next event that reads
+        the store references both, and the chain still verifies.
+        """
+        self.ensure()
+        return self._commit(seal_next(prior, event))
+
+    def _commit(self, sealed: Event) -> Event:
         self.store.append(TABLE, [event_row(sealed)], COLUMNS_DDL)
         logger.info(
             "checklist %s: %s %s at %s", sealed.run_id, sealed.kind, sealed.item or "", iso(sealed.at)
@@ -164,8 +177,10 @@ class DeltaEventStore:
         return [r["hash"] for r in keyed if r["hash"] not in referenced], parse_iso(keyed[-1]["at"])
 
     def _rows(self, run_id: str | None = None, kind: str | None = None) -> list[Any]:
-        if not self.store.exists(TABLE):
+        # the table is never dropped by dbx_ops: once seen, it is not looked up in the catalog again
+        if not self._ready and not self.store.exists(TABLE):
             return []
+        self._ready = True
         from pyspark.sql import functions as F
 
         df = self.store.read(TABLE)

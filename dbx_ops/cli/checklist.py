@@ -129,7 +129,8 @@ def _events() -> Any:
     from dbx_ops.state import StateStore
 
     spark = get_spark()
-    return spark, StateStore.from_env(spark), DeltaEventStore(StateStore.from_env(spark))
+    store = StateStore.from_env(spark)
+    return spark, store, DeltaEventStore(store)
 
 
 def _ws_if_configured() -> Any:
@@ -153,12 +154,18 @@ def _actor(args: argparse.Namespace, spark: Any, ws: Any) -> Any:
 
 
 def _open(args: argparse.Namespace, need_ws: bool = False) -> Any:
+    run, _state, spark, store, ws = _open_state(args, need_ws)
+    return run, spark, store, ws
+
+
+def _open_state(args: argparse.Namespace, need_ws: bool = False) -> Any:
+    """The run and its state from one read of the store (for commands that only read)."""
     from dbx_ops.checklists import ChecklistRun
 
     spark, store, events = _events()
     ws = _ws_if_configured() if need_ws else None
-    run = ChecklistRun.open(args.run, events, _actor(args, spark, ws), library=_library(args))
-    return run, spark, store, ws
+    run, state = ChecklistRun.open_state(args.run, events, _actor(args, spark, ws), library=_library(args))
+    return run, state, spark, store, ws
 
 
 def _context(pairs: list[str]) -> dict[str, str]:
@@ -289,15 +296,14 @@ def run_sign(args: argparse.Namespace) -> int:
 
 
 def run_gate(args: argparse.Namespace) -> int:
-    run, *_ = _open(args)
-    result = run.gate(stage=args.stage)
+    run, state, *_ = _open_state(args)
+    result = run.gate(stage=args.stage, state=state)
     emit(args, result.to_dict(), result.to_text)
     return 0 if result.ok else 1
 
 
 def run_status(args: argparse.Namespace) -> int:
-    run, *_ = _open(args)
-    state = run.state()
+    run, state, *_ = _open_state(args)
     gate = run.gate(state=state)
 
     def human() -> str:
@@ -329,8 +335,8 @@ def run_status(args: argparse.Namespace) -> int:
 
 
 def run_report(args: argparse.Namespace) -> int:
-    run, *_ = _open(args)
-    report = run.report()
+    run, state, *_ = _open_state(args)
+    report = run.report(state=state)
     written = []
     if args.html:
         report.write_html(args.html, title=f"Checklist audit {run.run_id}")

@@ -59,7 +59,15 @@ def test_bundle_validates_for_every_target(cli_env, target):
         "dbx_ops_job_health",
         "dbx_ops_snapshot",
         "dbx_ops_rollback_drill",
+        "dbx_ops_checklist_gate",
     }
+    gate = jobs["dbx_ops_checklist_gate"]
+    assert {p["name"]: p["default"] for p in gate["parameters"]}["state_schema"] == {
+        "dev": "dbx_ops_dev",
+        "staging": "dbx_ops_staging",
+        "prod": "dbx_ops",
+    }[target]
+    assert gate["queue"] == {"enabled": True} and gate["tasks"][0]["max_retries"] == 0
     cluster = jobs["dbx_ops_validation"]["job_clusters"][0]["new_cluster"]
     assert cluster["init_scripts"][0]["workspace"]["destination"].endswith(
         "/init/15.4.x-scala2.12/enforce-lock.sh"

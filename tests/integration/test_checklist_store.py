@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from dbx_ops.checklists import Actor, ChecklistRun, DeltaEventStore, ItemState, TemplateLibrary, verify_chain
+from dbx_ops.checklists.model import heads
 from dbx_ops.checklists.store import TABLE
 from dbx_ops.clock import FixedClock
 from dbx_ops.state import StateStore
@@ -93,3 +95,29 @@ def test_edited_or_deleted_event_is_detected(spark, schema, template):
     report = run.report()
     assert "BROKEN" in report.to_html() and not report.ok
     assert TABLE == "checklist_events"
+
+
+def test_a_tick_chains_to_the_state_it_read_and_a_stale_read_is_merged_like_a_race(spark, schema, template):
+    """A tick appends without reading the chain's tip again: it chains to the run it just read.
+
+    When another writer committed in between, the stale tick leaves two heads, as a race does;
+    the next event (which reads the store) references both and the chain verifies throughout.
+    """
+    events = DeltaEventStore(StateStore(spark, schema))
+    alice = ChecklistRun.start(template, events, Actor("alice"), run_id="stale")
+    read_by_alice = alice.state()
+    bob_event = ChecklistRun(template, "stale", events, Actor("bob")).set_item("infra.autoscaling", "pass")
+    # alice's tick chains to what alice read (the start), not to bob's event
+    alice_event = events.append_after(
+        replace(bob_event, event_id="alice-1", actor="alice", item="infra.spot_ratio", hash=""),
+        read_by_alice.events,
+    )
+    assert alice_event.prev_hash == read_by_alice.events[-1].hash != bob_event.hash
+    assert alice_event.at > read_by_alice.events[-1].at
+    stored = events.events("stale")
+    assert len(stored) == 3 and verify_chain(stored).ok
+    assert sorted(heads(stored)) == sorted([bob_event.hash, alice_event.hash])
+    merged = alice.set_item("infra.instance_types", "pass")
+    assert sorted(merged.prev_hash.split(",")) == sorted([bob_event.hash, alice_event.hash])
+    final = events.events("stale")
+    assert verify_chain(final).ok and heads(final) == [merged.hash]

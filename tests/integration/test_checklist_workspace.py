@@ -54,17 +54,11 @@ def test_group_bound_signoff_is_refused_outside_the_group(workspace):
 
 
 def test_group_member_may_sign(workspace):
-    """Needs SCIM Groups on the stand-in (branch ``go`` adds it); skipped with that reason until then."""
-    from databricks.sdk.errors import NotImplemented as SdkNotImplemented
     from databricks.sdk.service.iam import ComplexValue
 
     me = workspace.current_user.me()
-    try:
-        workspace.groups.create(display_name="tech-leads", members=[ComplexValue(value=me.id)])
-    except SdkNotImplemented:
-        pytest.skip("the stand-in has no SCIM Groups endpoint yet (branch go adds it)")
-    if "tech-leads" not in {g.display for g in workspace.current_user.me().groups or []}:
-        pytest.skip("the stand-in's SCIM Me does not list group memberships yet (branch go adds it)")
+    workspace.groups.create(display_name="tech-leads", members=[ComplexValue(value=me.id)])
+    assert "tech-leads" in {g.display for g in workspace.current_user.me().groups or []}
     run = _run(workspace)
     run.sign("Tech Lead", "go")
     assert run.gate().ok is False  # item a is still pending
@@ -75,35 +69,54 @@ def _verify(name, ws, **params):
     return run_verifier(Item("x", "x", verifier=name, params=params), RunContext(), VerifierContext(ws=ws))
 
 
-def _served(call) -> bool:
-    from databricks.sdk.errors import NotImplemented as SdkNotImplemented
-
-    try:
-        call()
-    except SdkNotImplemented:
-        return False
-    return True
-
-
-def test_token_expiry_not_available_without_the_endpoint_else_a_long_token_fails(workspace):
-    """Until branch go adds the token endpoints to the stand-in, the verifier must say not available."""
-    if not _served(lambda: list(workspace.tokens.list())):
-        result = _verify("tokens_expire", workspace)
-        assert result.state == ItemState.NOT_AVAILABLE and "does not serve" in result.reason
-        return
+def test_token_expiry_a_long_lived_token_fails(workspace):
     workspace.tokens.create(comment="long-lived", lifetime_seconds=365 * 86400)
     result = _verify("tokens_expire", workspace, max_days=90)
     assert result.state == ItemState.FAIL and "long-lived" in " ".join(e.value for e in result.evidence)
 
 
-def test_ip_access_lists_not_available_without_the_endpoint_else_none_enabled_fails(workspace):
-    if not _served(lambda: list(workspace.ip_access_lists.list())):
-        result = _verify("ip_access_lists", workspace)
-        assert result.state == ItemState.NOT_AVAILABLE and "does not serve" in result.reason
-        return
+def test_ip_access_lists_none_enabled_fails(workspace):
     for existing in workspace.ip_access_lists.list():
         workspace.ip_access_lists.delete(existing.list_id)
     assert _verify("ip_access_lists", workspace).state == ItemState.FAIL
+
+
+@pytest.fixture(scope="module")
+def bare_server():
+    """A real HTTP server that serves no API at all (404 ENDPOINT_NOT_FOUND), as an old workspace would."""
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from databricks.sdk import WorkspaceClient
+
+    class NoApi(BaseHTTPRequestHandler):
+        def _answer(self) -> None:
+            body = json.dumps({"error_code": "ENDPOINT_NOT_FOUND", "message": "No API found"}).encode()
+            self.send_response(404)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_GET = do_POST = do_PATCH = do_DELETE = _answer
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), NoApi)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield WorkspaceClient(host=f"http://127.0.0.1:{server.server_port}", token="t")
+    finally:
+        server.shutdown()
+
+
+@pytest.mark.parametrize("verifier", ["tokens_expire", "ip_access_lists"])
+def test_an_endpoint_the_workspace_does_not_serve_is_not_available_never_a_pass(bare_server, verifier):
+    result = _verify(verifier, bare_server)
+    assert result.state == ItemState.NOT_AVAILABLE and "does not serve" in result.reason
 
 
 def test_job_clusters_policy_and_run_as_on_real_jobs(workspace):

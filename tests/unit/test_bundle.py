@@ -74,3 +74,40 @@ def test_the_snapshot_job_snapshots_and_its_parameters_are_the_notebooks_widgets
     notebook = (REPO / "resources" / job["tasks"][0]["notebook_task"]["notebook_path"]).resolve().read_text()
     widgets = set(re.findall(r'dbutils\.widgets\.\w+\("(\w+)"', notebook))
     assert set(params) <= widgets, f"parameters the notebook never reads: {set(params) - widgets}"
+
+
+def _widgets(notebook: Path) -> dict[str, str]:
+    """The notebook's widgets and their defaults."""
+    return dict(re.findall(r'dbutils\.widgets\.text\("(\w+)", "([^"]*)"', notebook.read_text()))
+
+
+def test_the_checklist_gate_job_follows_the_conventions_and_matches_its_notebook():
+    from dbx_ops.checklists.job import GATE_PARAMETERS
+    from dbx_ops.checklists.verifiers.jobspec import lint_job
+
+    _, jobs = _bundle()
+    job = jobs["dbx_ops_checklist_gate"]
+    (task,) = job["tasks"]
+    notebook = (REPO / "resources" / task["notebook_task"]["notebook_path"]).resolve()
+    assert notebook == REPO / "notebooks" / "checklist_gate.py"
+    params = {p["name"]: p["default"] for p in job["parameters"]}
+    widgets = _widgets(notebook)
+    # every job parameter is a widget the notebook reads, and every widget is a parameter the
+    # library's gate job takes: nothing set in the job is silently ignored
+    assert set(params) == set(widgets) == set(GATE_PARAMETERS)
+    assert params["run"] == "" and params["verify"] == "false" == widgets["verify"]
+    assert params["job_run_id"] == "{{job.run_id}}"
+    assert params["state_schema"] == "${var.state_schema}"
+    assert "gate_notebook_main(dbutils" in notebook.read_text()
+    assert "databricks.sdk.runtime" not in notebook.read_text()
+    # the house conventions the job spec lint checks (the bundle's clusters carry no policy id:
+    # the workspace's policy is the deployer's choice, as for the other jobs)
+    checks = {c.name.split(": ", 1)[1]: c for c in lint_job("gate", job)}
+    failing = {name for name, c in checks.items() if not c.ok}
+    assert failing <= {"cluster policy or pool"}, {n: checks[n].actual for n in failing}
+    assert task["max_retries"] == 0  # a no-go retried is still a no-go
+    assert job["email_notifications"]["on_failure"] == ["${var.alert_email}"]
+    assert job["queue"] == {"enabled": True} and job["max_concurrent_runs"] >= 1
+    assert "schedule" not in job  # triggered by the deploy pipeline, never on a clock
+    assert task["job_cluster_key"] == "ops_cluster"
+    assert {"whl": "../dist/*.whl"} in task["libraries"]

@@ -10,7 +10,7 @@ import pytest
 from dbx_ops.checklists import Actor, ItemState, MemoryEventStore, TemplateLibrary, run_checklist_job
 from dbx_ops.checklists.verifiers import VerifierContext
 from dbx_ops.clock import FixedClock
-from dbx_ops.errors import ChecklistRefusedError, InvalidInputError, NoGoError
+from dbx_ops.errors import ChecklistRefusedError, InvalidInputError, NoGoError, NotFoundError
 
 TEMPLATE = """
 name: job-mini
@@ -179,3 +179,94 @@ def test_notebook_main_job_mode_and_html_fallback(library, tmp_path, monkeypatch
     monkeypatch.setitem(sys.modules, "dbx_ops.checklists.widgets", None)  # no widget: read-only HTML
     run = notebook_main("job-mini", FakeDbutils(run="nb-1"), None, shown.append, events=store)
     assert run.run_id == "nb-1" and len(shown) == 1 and "nb-user" in shown[0] and "Job mini" in shown[0]
+
+
+# ---- the checklist-gate job (notebooks/checklist_gate.py, bundle job dbx_ops_checklist_gate) ----
+
+
+def gate(dbutils, library, store, tmp_path, **kw):
+    from dbx_ops.checklists.job import run_gate_job
+
+    (tmp_path / "clean.py").write_text("x = 1\n")
+    return run_gate_job(
+        dbutils,
+        None,
+        events=store,
+        actor=Actor("svc-gate"),
+        library=library,
+        verifier_context=VerifierContext(repo=tmp_path),
+        now=FixedClock(datetime(2026, 12, 2, 1, tzinfo=UTC), timedelta(seconds=1)),
+        **kw,
+    )
+
+
+@pytest.fixture
+def ticked(library, tmp_path):
+    """A run ``g-1`` of job-mini: a and b passed, the scan verified, nobody signed yet."""
+    store = MemoryEventStore()
+    run_job(
+        FakeDbutils(template="job-mini", run="g-1", ticks='["a", "b"]'),
+        library,
+        store,
+        tmp_path,
+        raise_on_no_go=False,
+    )
+    return store
+
+
+def test_gate_job_go_publishes_and_records_nothing(library, tmp_path, ticked):
+    from dbx_ops.checklists import ChecklistRun
+
+    ChecklistRun.open("g-1", ticked, Actor("svc-release"), library=library).sign("Release Bot", "go")
+    before = len(ticked.events("g-1"))
+    dbutils = FakeDbutils(run="g-1", job_run_id="555")
+    result = gate(dbutils, library, ticked, tmp_path)
+    assert result.ok and dbutils.jobs.taskValues.values["decision"] == "go"
+    assert dbutils.jobs.taskValues.values["run_id"] == "g-1"
+    assert len(ticked.events("g-1")) == before  # verify=false (the default): the gate only reads
+
+
+def test_gate_job_no_go_publishes_the_reasons_then_fails(library, tmp_path, ticked):
+    dbutils = FakeDbutils(run="g-1")
+    with pytest.raises(NoGoError, match="no-go"):
+        gate(dbutils, library, ticked, tmp_path)
+    values = dbutils.jobs.taskValues.values
+    assert values["decision"] == "no-go"
+    assert any("Release Bot" in r for r in values["reasons"])  # type: ignore[union-attr]
+
+
+def test_gate_job_verify_true_records_fresh_verifier_results_with_the_job_run_id(library, tmp_path, ticked):
+    dbutils = FakeDbutils(run="g-1", verify="true", job_run_id="556")
+    result = gate(dbutils, library, ticked, tmp_path, raise_on_no_go=False)
+    assert result.decision == "no-go"  # still unsigned
+    fresh = [e for e in ticked.events("g-1") if e.job_run_id == "556"]
+    assert [(e.kind, e.item, e.actor) for e in fresh] == [("verify", "scan", "svc-gate")]
+
+
+@pytest.mark.parametrize(
+    ("widgets", "error", "match"),
+    [
+        ({}, InvalidInputError, "set the job parameter 'run'"),
+        ({"run": "g-1", "verify": "maybe"}, InvalidInputError, "'verify' must be true or false"),
+        ({"run": "nope"}, NotFoundError, "No checklist run 'nope'"),
+    ],
+)
+def test_gate_job_bad_parameters_are_one_sentence(library, tmp_path, ticked, widgets, error, match):
+    before = len(ticked.events("g-1"))
+    dbutils = FakeDbutils(**widgets)
+    with pytest.raises(error, match=match):
+        gate(dbutils, library, ticked, tmp_path)
+    assert dbutils.jobs.taskValues.values == {}  # nothing published for a gate that never ran
+    assert len(ticked.events("g-1")) == before
+
+
+def test_gate_notebook_main_shows_the_decision_before_failing(library, tmp_path, ticked, monkeypatch):
+    from dbx_ops.checklists.job import gate_notebook_main
+
+    monkeypatch.setenv("DBX_OPS_CHECKLISTS", str(tmp_path))
+    shown: list[str] = []
+    dbutils = FakeDbutils(run="g-1")
+    with pytest.raises(NoGoError):
+        gate_notebook_main(dbutils, None, shown.append, events=ticked)
+    assert len(shown) == 1 and "no-go" in shown[0].lower()
+    assert dbutils.jobs.taskValues.values["decision"] == "no-go"

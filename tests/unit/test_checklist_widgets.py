@@ -1,7 +1,8 @@
 """The checklist widget driven headlessly: real ipywidgets objects, values set and buttons clicked.
 
-Runs under ipywidgets 8.x (the dev venv) and again under 7.8.1 (``make unit-ipywidgets7``, the
-version Databricks runtimes ship), against the in-memory event store: every click must append
+Runs under ipywidgets 8.x (the dev venv) and again under the 7.x Databricks runtimes ship
+(``make unit-ipywidgets7``: 7.7.2 with DBR 15.4's kernel stack, as on 15.4 and 16.4 LTS, and
+7.8.1, as on 17.3 and serverless v4), against the in-memory event store: every click must append
 exactly the expected event, refusals and errors must land in the Output widget, and the UI must
 be rebuilt from the store.
 """
