@@ -304,7 +304,9 @@ def test_a_successful_run_notifies_on_success_only(ws: WorkspaceClient, server: 
     job = ws.jobs.create(
         name="nb-alerts-ok",
         job_clusters=CLUSTER,
-        email_notifications=jobs.JobEmailNotifications(on_success=["team@company.com"], on_failure=["oncall@x"]),
+        email_notifications=jobs.JobEmailNotifications(
+            on_success=["team@company.com"], on_failure=["oncall@company.com"]
+        ),
         tasks=[nb_task("load", "ok")],
     )
     assert job.job_id is not None
