@@ -47,7 +47,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--result-json",
         type=Path,
         metavar="FILE",
-        help='write {"ok", "exit_value", "error": {"message", "cell", "line"}, "task_values"} to FILE',
+        help='write {"ok", "exit_value", "error": {"message", "cell", "line"}, "task_values", '
+        '"library": {"dbx_ops", "path"}} to FILE',
     )
     run.add_argument("--secrets", type=Path, metavar="FILE", help='secrets JSON: {"scope": {"key": "value"}}')
     run.add_argument("--max-rows", type=int, default=100, help="rows display() shows (default 100)")
@@ -164,6 +165,7 @@ def run_notebook_command(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from dbx_ops.notebooks import NotebookRunner, Secrets, TaskValues, read_notebook
+    from dbx_ops.notebooks.runner import library_info
     from dbx_ops.render import html_document
 
     params = parse_params(args.param)
@@ -187,7 +189,7 @@ def _run(args: argparse.Namespace) -> int:
     run = runner.run(args.notebook)
     if args.html is not None:
         args.html.write_text(html_document(f"Notebook {notebook.path}", run.to_html()), encoding="utf-8")
-    _write_result(args.result_json, run.result())
+    _write_result(args.result_json, {**run.result(), "library": library_info()})
     if args.json:
         print(to_json(run.to_dict()))
     else:

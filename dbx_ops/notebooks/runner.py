@@ -562,6 +562,17 @@ def _resolve_relative(base: Path, path: str) -> Path:
     raise InvalidInputError(f"%run {path}: no notebook {candidate} (or with .py) next to the calling notebook.")
 
 
+def library_info() -> dict[str, str]:
+    """Which dbx_ops this process runs (and so the notebook imports): version and package folder.
+
+    Written to the ``--result-json`` file as ``library``, so a job run shows whether the
+    notebook used the wheel the bundle deployed or another install.
+    """
+    import dbx_ops
+
+    return {"dbx_ops": dbx_ops.__version__, "path": str(Path(dbx_ops.__file__).resolve().parent)}
+
+
 def run_notebook(
     path: str | Path,
     parameters: Mapping[str, str] | None = None,

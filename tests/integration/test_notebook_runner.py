@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from dbx_ops import __version__
 from dbx_ops.notebooks import NotebookRunner, Secrets, TaskValues, run_notebook
 from dbx_ops.notebooks.runner import NotebookRun
 
@@ -239,6 +240,8 @@ def test_cli_process_exit_1_result_json_and_html(notebooks: Path, tmp_path: Path
             "line": _line_of(MAIN, "raise ValueError"),
         },
         "task_values": {"big_orders": 1},
+        # which dbx_ops ran the notebook: this checkout's (the stand-in's wheel runs say theirs)
+        "library": {"dbx_ops": __version__, "path": str(REPO / "dbx_ops")},
     }
     assert proc.stderr.strip().splitlines()[-1].startswith("error: Notebook main.py failed in cell 6")
     page = html.read_text()

@@ -247,7 +247,14 @@ def test_notebook_params_override_base_parameters_without_job_parameters(ws: Wor
     assert result is not None and json.loads(result.result or "") == {"x": "1", "y": "9"}
 
 
-def test_failing_task_fails_the_run_and_its_downstream_is_upstream_failed(ws: WorkspaceClient) -> None:
+ALERTS = jobs.JobEmailNotifications(
+    on_start=["start@company.com"], on_success=["team@company.com"], on_failure=["oncall@company.com"]
+)
+
+
+def test_failing_task_fails_the_run_and_its_downstream_is_upstream_failed(
+    ws: WorkspaceClient, server: StandIn
+) -> None:
     upload_notebook(
         ws,
         f"{ROOT}/notebooks/broken",
@@ -257,6 +264,7 @@ def test_failing_task_fails_the_run_and_its_downstream_is_upstream_failed(ws: Wo
     job = ws.jobs.create(
         name="nb-fail",
         job_clusters=CLUSTER,
+        email_notifications=ALERTS,
         tasks=[
             nb_task("load", "ok"),
             nb_task("check", "broken", "load"),
@@ -282,6 +290,32 @@ def test_failing_task_fails_the_run_and_its_downstream_is_upstream_failed(ws: Wo
     assert "cell 2, line 3" in failed.error_trace and "Traceback" in failed.error_trace
     assert failed.metadata is not None and failed.metadata.state is not None
     assert failed.metadata.state.result_state == jobs.RunResultState.FAILED
+    # The job's failure alert fired, to its on_failure recipients, naming the failed task.
+    sent = server.notifications(run.run_id)
+    assert [(n["event"], n["recipients"]) for n in sent] == [
+        ("on_start", ["start@company.com"]),
+        ("on_failure", ["oncall@company.com"]),
+    ]
+    assert sent[1]["result_state"] == "FAILED" and "check" in sent[1]["state_message"]
+    assert sent[1]["job_id"] == job.job_id and sent[1]["job_name"] == "nb-fail"
+
+
+def test_a_successful_run_notifies_on_success_only(ws: WorkspaceClient, server: StandIn) -> None:
+    job = ws.jobs.create(
+        name="nb-alerts-ok",
+        job_clusters=CLUSTER,
+        email_notifications=jobs.JobEmailNotifications(
+            on_success=["team@company.com"], on_failure=["oncall@company.com"]
+        ),
+        tasks=[nb_task("load", "ok")],
+    )
+    assert job.job_id is not None
+    run = wait_run(ws, ws.jobs.run_now(job.job_id).run_id)
+    assert run.state is not None and run.state.result_state == jobs.RunResultState.SUCCESS
+    sent = server.notifications(run.run_id)
+    assert [(n["event"], n["recipients"], n["result_state"]) for n in sent] == [
+        ("on_success", ["team@company.com"], "SUCCESS")
+    ]
 
 
 def make_wheel(version: str) -> bytes:

@@ -20,6 +20,7 @@
 //	POST /__dbx/runs/complete  {"run_id", "result_state", "duration_ms", "state_message"} finish a run now
 //	POST /__dbx/fault          {"pattern": "POST /api/2.2/jobs/reset", "status": 500, "times": 2, "retry_after": 1}
 //	POST /__dbx/die            {"pattern", "offset"} the process exits when a matching request arrives
+//	GET  /__dbx/notifications  [?run_id=N] the email_notifications executed runs sent (recorded, not sent)
 //	GET  /__dbx/ping           readiness probe
 //
 // With -state FILE the workspace state (jobs, runs, secrets, workspace files,
@@ -124,6 +125,8 @@ type extra struct {
 	SecretTimes map[string]map[string]int64 `json:"secret_times"`
 	// TaskValues: job run id -> task key -> values set with dbutils.jobs.taskValues.set.
 	TaskValues map[int64]map[string]map[string]any `json:"task_values"`
+	// Notifications: the email_notifications executed runs sent (runner.go).
+	Notifications []notification `json:"notifications"`
 }
 
 // ensure makes every map usable (a loaded state file may lack some).
@@ -921,6 +924,7 @@ func main() {
 	srv.Handle("POST", "/api/2.2/jobs/runs/cancel-all", a.cancelAll)
 	srv.Handle("POST", "/__dbx/outcomes", a.queueOutcomes)
 	srv.Handle("POST", "/__dbx/runs/complete", a.completeRun)
+	srv.Handle("GET", "/__dbx/notifications", a.listNotifications)
 	srv.Handle("GET", "/__dbx/ping", func(testserver.Request) any { return map[string]string{"status": "ok"} })
 	a.registerAdmin(srv)
 	testserver.AddDefaultHandlers(srv)

@@ -16,6 +16,11 @@
 // The runner writes {"ok", "exit_value", "error": {"message", "cell", "line"},
 // "task_values"} to the result file and exits 0 (finished or dbutils.notebook.exit)
 // or 1 (a cell raised); anything else is an INTERNAL_ERROR of the run.
+//
+// The job's email_notifications are recorded when an executed run starts and ends
+// (on_start; on_success for SUCCESS; on_failure for FAILED, TIMEDOUT or INTERNAL_ERROR,
+// as the Jobs API defines them) and listed by GET /__dbx/notifications: the alert a
+// failing job sends is observable without a mail server.
 package main
 
 import (
@@ -65,6 +70,80 @@ type execPlan struct {
 	jobParams    map[string]string // resolved job-level parameters (nil: the job has none)
 	nbParams     map[string]string // run-now notebook_params (used when the job has no job parameters)
 	environments []jobs.JobEnvironment
+	emails       *jobs.JobEmailNotifications
+}
+
+// notification is an email the service would send for a run's event: recorded, not sent,
+// so a test sees the alert fire (GET /__dbx/notifications).
+type notification struct {
+	RunID       int64    `json:"run_id"`
+	JobID       int64    `json:"job_id"`
+	JobName     string   `json:"job_name"`
+	Event       string   `json:"event"` // on_start | on_success | on_failure
+	Recipients  []string `json:"recipients"`
+	LifeCycle   string   `json:"life_cycle_state,omitempty"`
+	ResultState string   `json:"result_state,omitempty"`
+	Message     string   `json:"state_message,omitempty"`
+	SentAt      int64    `json:"sent_at"`
+}
+
+// notifyEvent is the email_notifications event a run state sends, as the Jobs API defines them:
+// on_success for TERMINATED/SUCCESS; on_failure for INTERNAL_ERROR or a FAILED or TIMEDOUT result.
+func notifyEvent(s *jobs.RunState) string {
+	switch {
+	case s == nil:
+		return ""
+	case s.LifeCycleState == jobs.RunLifeCycleStateInternalError ||
+		s.ResultState == jobs.RunResultStateFailed || s.ResultState == jobs.RunResultStateTimedout:
+		return "on_failure"
+	case s.LifeCycleState == jobs.RunLifeCycleStateTerminated && s.ResultState == jobs.RunResultStateSuccess:
+		return "on_success"
+	}
+	return ""
+}
+
+// notify records the notification of event for the run when the job has recipients for it.
+func (a *app) notify(p *execPlan, event string, state *jobs.RunState) {
+	if p.emails == nil || event == "" {
+		return
+	}
+	var to []string
+	switch event {
+	case "on_start":
+		to = p.emails.OnStart
+	case "on_success":
+		to = p.emails.OnSuccess
+	case "on_failure":
+		to = p.emails.OnFailure
+	}
+	if len(to) == 0 {
+		return
+	}
+	n := notification{RunID: p.runID, JobID: p.jobID, JobName: p.jobName, Event: event,
+		Recipients: slices.Clone(to), SentAt: nowMs()}
+	if state != nil {
+		n.LifeCycle, n.ResultState, n.Message = string(state.LifeCycleState), string(state.ResultState), state.StateMessage
+	}
+	ex := a.extraFor(p.token)
+	a.mu.Lock()
+	ex.Notifications = append(ex.Notifications, n)
+	a.mu.Unlock()
+	a.persist()
+}
+
+// listNotifications is GET /__dbx/notifications[?run_id=N]: the emails runs would have sent.
+func (a *app) listNotifications(req testserver.Request) any {
+	ex := a.extraFor(req.Token)
+	want := req.URL.Query().Get("run_id")
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	out := []notification{}
+	for _, n := range ex.Notifications {
+		if want == "" || want == strconv.FormatInt(n.RunID, 10) {
+			out = append(out, n)
+		}
+	}
+	return map[string]any{"notifications": out}
 }
 
 type taskResult struct {
@@ -108,6 +187,7 @@ func (a *app) newPlan(req testserver.Request, runID, jobID int64, name string, t
 	p := &execPlan{token: req.Token, ws: req.Workspace, runID: runID, jobID: jobID, jobName: name}
 	if settings != nil {
 		p.environments = settings.Environments
+		p.emails = settings.EmailNotifications
 	}
 	var runTasks []jobs.RunTask
 	for _, t := range tasks {
@@ -150,7 +230,7 @@ func (a *app) submitRun(req testserver.Request) any {
 	}
 	runID := a.nextID()
 	name := cmp.Or(body.RunName, "Untitled")
-	settings := &jobs.JobSettings{Environments: body.Environments}
+	settings := &jobs.JobSettings{Environments: body.Environments, EmailNotifications: body.EmailNotifications}
 	plan, runTasks := a.newPlan(req, runID, 0, name, tasks, settings)
 	run := jobs.Run{
 		RunId: runID, RunName: name, NumberInJob: runID, CreatorUserName: currentUserName(req),
@@ -267,6 +347,7 @@ func (a *app) execute(p *execPlan) {
 	}) {
 		return
 	}
+	a.notify(p, "on_start", &jobs.RunState{LifeCycleState: jobs.RunLifeCycleStateRunning})
 	var specs []jobs.Task
 	for _, t := range p.tasks {
 		specs = append(specs, t.Task)
@@ -321,7 +402,10 @@ func (a *app) execute(p *execPlan) {
 			return
 		}
 	}
-	a.withRun(p, func(r *jobs.Run) { finishExecuted(r, specs, results) })
+	var final *jobs.RunState
+	if a.withRun(p, func(r *jobs.Run) { finishExecuted(r, specs, results); final = r.State }) {
+		a.notify(p, notifyEvent(final), final)
+	}
 }
 
 // finishExecuted derives the run's final state from its tasks' results.

@@ -161,6 +161,11 @@ class StandIn:
             },
         )
 
+    def notifications(self, run_id: int | None = None) -> list[dict[str, Any]]:
+        """The email notifications executed runs sent (event, recipients, result), oldest first."""
+        query = f"?run_id={run_id}" if run_id is not None else ""
+        return list(self.admin("GET", f"/__dbx/notifications{query}")["notifications"])
+
     def die_on(self, pattern: str, offset: int = 0) -> None:
         """The server process exits when a request matching ``pattern`` arrives (after ``offset`` of them)."""
         self.admin("POST", "/__dbx/die", {"pattern": pattern, "offset": offset})
