@@ -29,11 +29,9 @@ from dbx_ops.notebooks.runner import NotebookRun
 REPO = Path(__file__).resolve().parents[2]
 NOTEBOOKS = REPO / "notebooks"
 
-#: Notebooks other branches are adding: tolerated without a case (reported as pending) only
-#: while they have none; once a case exists below it runs like every other.
-PENDING = {
-    "checklist_gate.py": "the checklist-gate job's notebook (another branch adds it, with its case)",
-}
+#: Notebooks tolerated without a case (reported as pending) only while they have none; once a
+#: case exists below it runs like every other. None today.
+PENDING: dict[str, str] = {}
 
 
 @dataclass
@@ -94,6 +92,27 @@ def _checklist_no_go(template: str, notebook: str) -> Case:
         fail_at="notebook_main(",
         task_values={"decision": "no-go"},
     )
+
+
+def _gate_run_id(env: Env) -> str:
+    return f"gate-{env.state_schema}"
+
+
+def _start_gate_run(env: Env) -> None:
+    """A prod-deploy run started from the CLI, nothing ticked: the gate job must say no-go."""
+    import os
+
+    from dbx_ops.cli import main
+
+    old = os.environ.get("DBX_OPS_SCHEMA")
+    os.environ["DBX_OPS_SCHEMA"] = env.state_schema
+    try:
+        assert main(["checklist", "start", "prod-deploy", "--run", _gate_run_id(env), "--json"]) == 0
+    finally:
+        if old is None:
+            os.environ.pop("DBX_OPS_SCHEMA", None)
+        else:
+            os.environ["DBX_OPS_SCHEMA"] = old
 
 
 def _drift_verdict_stored(env: Env, run: NotebookRun) -> None:
@@ -257,6 +276,16 @@ CASES: list[Case] = [
     _checklist_no_go("dbr-upgrade", "checklist_dbr_upgrade.py"),
     _checklist_no_go("deploy-workflow", "checklist_deploy_workflow.py"),
     _checklist_no_go("rollback-runbook", "checklist_rollback_runbook.py"),
+    Case(
+        "checklist_gate.py",
+        "gate-job-no-go",
+        lambda env: {"run": _gate_run_id(env), "state_schema": env.state_schema},
+        ok=False,
+        text="NoGoError",
+        fail_at="gate_notebook_main(",
+        task_values={"decision": "no-go"},
+        before=_start_gate_run,
+    ),
     Case(
         "checklist_prod_deploy.py",
         "interactive-run-shown",
