@@ -111,3 +111,13 @@ def test_the_checklist_gate_job_follows_the_conventions_and_matches_its_notebook
     assert "schedule" not in job  # triggered by the deploy pipeline, never on a clock
     assert task["job_cluster_key"] == "ops_cluster"
     assert {"whl": "../dist/*.whl"} in task["libraries"]
+
+
+def test_every_job_has_a_timeout_a_failure_alert_and_a_concurrency_limit():
+    """The house conventions (seed 004): no job runs unbounded, fails silently or piles up runs."""
+    _, jobs = _bundle()
+    assert jobs
+    for key, job in jobs.items():
+        assert job.get("timeout_seconds", 0) > 0, f"{key}: no timeout_seconds"
+        assert job.get("email_notifications", {}).get("on_failure"), f"{key}: no on_failure alert"
+        assert job.get("max_concurrent_runs", 0) >= 1, f"{key}: no max_concurrent_runs"
