@@ -33,15 +33,16 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from dbx_ops import render
 from dbx_ops.clock import Clock, utc_now
-from dbx_ops.errors import DbxOpsError, DrillFailedError, InvalidInputError
+from dbx_ops.errors import DbxOpsError, DrillFailedError, EnvironmentSetupError, InvalidInputError
 from dbx_ops.names import TableName, parse_table_name, quote_string
 from dbx_ops.progress import NullProgress, Progress
 from dbx_ops.state import StateStore
@@ -288,7 +289,7 @@ class DrillReport(Verdict):
             f"{self.seconds:.0f} s"
         )
         parts = [
-            render.verdict_card(self.summary(), self.ok, detail),
+            f"<div id='drill-verdict'>{render.verdict_card(self.summary(), self.ok, detail)}</div>",
             render.section(
                 "Timeline",
                 render.html_table(
@@ -305,7 +306,11 @@ class DrillReport(Verdict):
                 body += "\n" + checks_html(s.checks)
             if s.html:
                 body += f"\n<details open><summary>report</summary>\n{s.html}\n</details>"
-            parts.append(render.section(f"{s.number}. {s.name}", body))
+            outcome = "ok" if s.ok else "fail"
+            parts.append(
+                f"<section id='step-{s.number}' data-outcome='{outcome}'>\n"
+                f"{render.section(f'{s.number}. {s.name}', body)}\n</section>"
+            )
         return render.container(*parts)
 
     def write(self, folder: Path) -> tuple[Path, Path]:
@@ -470,23 +475,282 @@ class _Pipeline:
             spark.conf.set(key, "true")
 
 
+# -- the pipeline's job in a workspace ------------------------------------------------------------
+
+#: The drill's pipeline notebooks as they are imported into the workspace (Databricks source).
+_NOTEBOOK = (
+    "# Databricks notebook source\n"
+    "# The dbx_ops rollback drill's {task} step ({version}); the drill checks the job, not this code.\n"
+    "print('orders medallion pipeline: {task} {version}')\n"
+)
+
+
+class ReleaseRollback(Protocol):
+    """The seam for "roll back to the last known-good release" (``dbx_ops.releases``).
+
+    When the drill is given one, its job rollback step also calls it after the job's definition
+    is back, and the release's verdict is part of that step's proof.
+    """
+
+    def roll_back(self, job_id: int, *, reason: str) -> Any:
+        """Roll ``job_id``'s release back to the last known-good one.
+
+        Returns:
+            A :class:`~dbx_ops.verdict.Verdict` with ``to_text`` / ``to_html`` / ``to_markdown``
+            (``ok`` when the last known-good release is live again).
+        """
+        ...
+
+
+class _JobDrill:
+    """The pipeline's job in a workspace: deploy v1 and run it, deploy a faulty v2, roll back.
+
+    Everything goes through the job-operations code (:class:`~dbx_ops.jobs.deploy.JobDeployer`,
+    :class:`~dbx_ops.jobs.rollback.JobRollback`); backups, manifests and the rollback journal
+    are files in ``folder``, next to the drill's reports.
+    """
+
+    def __init__(
+        self, ws: Any, folder: Path, label: str, now: Clock, poll_s: float = 0.5, timeout_s: float = 600
+    ) -> None:
+        from dbx_ops.jobs.store import JobDefinitionStore
+
+        self.ws = ws
+        self.folder = folder
+        self.label = label
+        self.now = now
+        self.poll_s = poll_s
+        self.timeout_s = timeout_s
+        self.root = f"/Workspace/Shared/dbx_ops_drill/{label}"
+        self.name = f"{PIPELINE_JOB['name']} ({label})"
+        self.definitions = JobDefinitionStore(ws, folder / "job_backups", now=now)
+        self.job_id: int | None = None
+        self.good_sha: str | None = None
+
+    def spec(self, version: str) -> dict[str, Any]:
+        """The pipeline's job: v1 (good) or v2 (the faulty deployment, a new silver notebook)."""
+        tasks = []
+        for task in PIPELINE_JOB["tasks"]:
+            notebook = f"{self.root}/orders_{task['task_key']}"
+            if version == "v2" and task["task_key"] == "silver":
+                notebook += "_v2"
+            tasks.append({**task, "notebook_task": {"notebook_path": notebook}})
+        return {
+            **PIPELINE_JOB,
+            "name": self.name,
+            "tasks": tasks,
+            "tags": {**PIPELINE_JOB["tags"], "dbx_ops_drill": self.label, "version": version},
+            "description": f"deployed by change {self.label} ({version})",
+        }
+
+    def _import_notebooks(self) -> None:
+        import base64
+
+        from databricks.sdk.service.workspace import ImportFormat, Language
+
+        self.ws.workspace.mkdirs(self.root)
+        for task, version in (("silver", "v1"), ("gold", "v1"), ("silver", "v2")):
+            path = f"{self.root}/orders_{task}" + ("_v2" if version == "v2" else "")
+            text = _NOTEBOOK.format(task=task, version=version)
+            self.ws.workspace.import_(
+                path,
+                content=base64.b64encode(text.encode()).decode(),
+                format=ImportFormat.SOURCE,
+                language=Language.PYTHON,
+                overwrite=True,
+            )
+
+    def _deploy(self, version: str) -> Any:
+        from dbx_ops.jobs.deploy import DeployOptions, JobDeployer
+
+        deployer = JobDeployer(self.ws, self.definitions, now=self.now)
+        options = DeployOptions(
+            environment="drill",
+            manifest_dir=self.folder / "manifests",
+            poll_s=self.poll_s,
+            smoke_timeout_s=self.timeout_s,
+        )
+        return deployer.deploy(self.spec(version), options)
+
+    def _live_sha(self) -> str:
+        from dbx_ops.jobs.store import settings_sha
+
+        assert self.job_id is not None
+        return settings_sha(self.definitions.live(self.job_id)[2])
+
+    def deploy_good(self) -> tuple[list[Check], dict[str, Any]]:
+        """Import the notebooks, deploy v1, run it, and keep its definition as the known-good backup."""
+        from dbx_ops.jobs.rollback import wait_for_run
+
+        self._import_notebooks()
+        result = self._deploy("v1")
+        self.job_id = int(result.job_id or 0)
+        waiter = self.ws.jobs.run_now(job_id=self.job_id)
+        run_id = int(getattr(waiter.response, "run_id", 0) or 0)
+        outcome = wait_for_run(self.ws, run_id, self.timeout_s, self.poll_s, now=self.now)
+        self.definitions.backup([self.job_id], record=False)
+        self.good_sha = self._live_sha()
+        checks = [
+            Check("job v1 deployed", bool(result.ok and self.job_id), "live", f"job {self.job_id}"),
+            Check("job v1 run", outcome == "SUCCESS", "SUCCESS", outcome),
+        ]
+        return checks, {"job_id": self.job_id, "run_id": run_id, "manifest": result.manifest_path}
+
+    def deploy_faulty(self) -> tuple[list[Check], dict[str, Any]]:
+        """Deploy v2 over v1 (the deployer backs v1 up first)."""
+        result = self._deploy("v2")
+        changed = self._live_sha() != self.good_sha
+        checks = [Check("job v2 deployed", bool(result.ok) and changed, "v2 live", "v2" if changed else "v1")]
+        return checks, {"job_manifest_v2": result.manifest_path}
+
+    def roll_back(
+        self, reason: str, releases: ReleaseRollback | None
+    ) -> tuple[list[Check], dict[str, Any], str, str]:
+        """Roll the job back to v1 with a verification run; then the release, when a seam is given."""
+        from dbx_ops.jobs.rollback import JobRollback, RollbackOptions
+
+        assert self.job_id is not None
+        rollback = JobRollback(self.ws, self.definitions, journal_dir=self.folder / "journal", now=self.now)
+        result = rollback.run(
+            self.job_id,
+            RollbackOptions(
+                poll_s=self.poll_s, timeout_s=self.timeout_s, reason=reason, owner="dbx_ops drill"
+            ),
+        )
+        back = self._live_sha() == self.good_sha
+        checks = [
+            Check("job rollback", result.ok, "completed", str(result.status)),
+            Check("job definition", back, "v1 (known good)", "v1" if back else "NOT v1"),
+            Check(
+                "verification run",
+                result.verification_result == "SUCCESS",
+                "SUCCESS",
+                str(result.verification_result),
+            ),
+        ]
+        details: dict[str, Any] = {
+            "job_id": self.job_id,
+            "verification_run_id": result.verification_run_id,
+            "release": "not configured",
+        }
+        html, md = result.to_html(), result.to_markdown()
+        if releases is not None:
+            release = releases.roll_back(self.job_id, reason=reason)
+            checks.append(Check("release rollback", release.ok, "last known-good release", release.to_text()))
+            details["release"] = "ok" if release.ok else "failed"
+            html += release.to_html()
+            md += "\n\n" + release.to_markdown()
+        return checks, details, html, md
+
+    def clean_up(self) -> None:
+        """Delete the drill's job and notebooks (a real sandbox keeps nothing of the drill)."""
+        try:
+            if self.job_id:
+                self.ws.jobs.delete(job_id=self.job_id)
+            self.ws.workspace.delete(self.root, recursive=True)
+        except Exception:
+            logger.warning(
+                "the drill's job %s or folder %s was not deleted", self.job_id, self.root, exc_info=True
+            )
+
+
 # -- the drill ---------------------------------------------------------------------------------
 
 
-class _Steps:
-    """Runs the numbered steps, timing each and turning unexpected errors into a failed step."""
+class _BatchedEvents:
+    """The drill's checklist events: chained in memory, written to Delta in one commit per step.
 
-    def __init__(self, progress: Progress, total: int) -> None:
+    A checklist run appends one event per action, and the Delta event store pays a read of the
+    run's chain tip and one Delta commit for each. The drill is the only writer of its own runs
+    (their ids carry the drill's label), so it chains events exactly as the Delta store does
+    (:func:`~dbx_ops.checklists.store.seal_next` over the run's events) and :meth:`flush` appends
+    every pending event in one commit at the end of each step. The audit record the drill
+    reports is read back from the Delta table (:meth:`stored`), so the proof is what was stored.
+    """
+
+    def __init__(self, delta: Any) -> None:
+        self.delta = delta
+        self._runs: dict[str, list[Any]] = {}
+        self._pending: list[Any] = []
+
+    def _known(self, run_id: str) -> list[Any]:
+        if run_id not in self._runs:
+            self._runs[run_id] = list(self.delta.events(run_id))
+        return self._runs[run_id]
+
+    def append(self, event: Any) -> Any:
+        """Chain ``event`` to the run's heads (in memory); written at the next :meth:`flush`."""
+        from dbx_ops.checklists.store import seal_next
+
+        known = self._known(event.run_id)
+        sealed = seal_next(known, event)
+        known.append(sealed)
+        self._pending.append(sealed)
+        return sealed
+
+    def events(self, run_id: str) -> list[Any]:
+        """The run's events in chain order (stored and pending)."""
+        from dbx_ops.checklists.model import ordered
+
+        return ordered(self._known(run_id))
+
+    def runs(self) -> list[Any]:
+        """Start events of every stored run (pending ones are written first)."""
+        self.flush()
+        return list(self.delta.runs())
+
+    def flush(self) -> int:
+        """Append the pending events to the Delta table in one commit; returns how many."""
+        from dbx_ops.checklists.store import COLUMNS_DDL, TABLE, event_row
+
+        if not self._pending:
+            return 0
+        self.delta.ensure()
+        count = self.delta.store.append(TABLE, [event_row(e) for e in self._pending], COLUMNS_DDL)
+        self._pending.clear()
+        return int(count)
+
+    def stored(self, run_id: str) -> list[Any]:
+        """The run's events as the Delta table holds them (after a flush)."""
+        self.flush()
+        events = list(self.delta.events(run_id))
+        self._runs[run_id] = list(events)
+        return events
+
+
+class _Steps:
+    """Runs the numbered steps, timing each and turning unexpected errors into a failed step.
+
+    Args:
+        progress: where each finished step is shown.
+        total: how many steps the drill has.
+        after: called at the end of every step, inside its timing (the event flush).
+        jobs: how many Spark jobs the session has started so far (None when it cannot tell);
+            each step records the difference as ``details["spark_jobs"]``.
+    """
+
+    def __init__(
+        self,
+        progress: Progress,
+        total: int,
+        after: Callable[[], Any] | None = None,
+        jobs: Callable[[], int | None] | None = None,
+    ) -> None:
         self.progress = progress
         self.total = total
+        self.after = after
+        self.jobs = jobs or (lambda: None)
         self.done: list[DrillStep] = []
 
     def run(
         self, name: str, fn: Callable[[], tuple[bool, str, Sequence[Check], Mapping[str, Any], str, str]]
     ) -> DrillStep:
         started = time.perf_counter()
+        jobs_before = self.jobs()
         try:
             ok, summary, checks, details, html, md = fn()
+            if self.after is not None:
+                self.after()
         except DbxOpsError as exc:
             ok, summary, checks, details, html, md = (
                 False,
@@ -500,6 +764,8 @@ class _Steps:
             logger.exception("drill step %s failed", name)
             first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
             ok, summary, checks, details, html, md = False, f"{type(exc).__name__}: {first}", (), {}, "", ""
+        jobs_after = self.jobs()
+        extra = {} if jobs_before is None or jobs_after is None else {"spark_jobs": jobs_after - jobs_before}
         step = DrillStep(
             number=len(self.done) + 1,
             name=name,
@@ -507,13 +773,51 @@ class _Steps:
             summary=summary,
             checks=tuple(checks),
             seconds=time.perf_counter() - started,
-            details=dict(details),
+            details={**dict(details), **extra},
             html=html,
             markdown=md,
         )
         self.done.append(step)
         self.progress.advance(name, ok=ok, detail="" if ok else summary)
         return step
+
+
+def spark_job_counter(spark: Any) -> Callable[[], int | None]:
+    """A counter of the Spark jobs ``spark`` has started (classic sessions; None on Spark Connect).
+
+    Job ids grow by one per job, so the newest id the status tracker knows is the count so far.
+    """
+    try:
+        tracker = spark.sparkContext.statusTracker()
+    except Exception:  # Spark Connect has no SparkContext on the client
+        return lambda: None
+
+    def count() -> int | None:
+        try:
+            ids = tracker.getJobIdsForGroup(None)
+        except Exception:
+            return None
+        return (max(ids) + 1) if ids else 0
+
+    return count
+
+
+def _validate_all(validator: Any, tables: Sequence[str], label: str) -> dict[str, Any]:
+    """Every table validated against the snapshot ``label``: table -> ValidationReport."""
+    return {t: validator.validate(t, baseline=f"snapshot:{label}") for t in tables}
+
+
+def _pass_checks(reports: Mapping[str, Any]) -> list[Check]:
+    """One check per table: no fail-severity breach against the baseline."""
+    return [
+        Check(
+            f"{_short(t)} validates",
+            not rep.failures,
+            "no fail-severity breach",
+            ", ".join(r.rule for r in rep.failures) or "none",
+        )
+        for t, rep in reports.items()
+    ]
 
 
 def run_drill(
@@ -523,8 +827,15 @@ def run_drill(
     options: DrillOptions | None = None,
     progress: Progress | None = None,
     now: Clock = utc_now,
+    ws: Any = None,
+    releases: ReleaseRollback | None = None,
 ) -> DrillReport:
     """Run the rollback drill on ``spark``'s lakehouse and return its report.
+
+    With a workspace (``ws``) the drill also deploys the pipeline's job (v1) and runs it,
+    deploys the faulty v2 with the faulty transformation, and after the restore rolls the job
+    back with a verification run; ``releases`` plugs in the rollback to the last known-good
+    release (``dbx_ops.releases``) there.
 
     Args:
         spark: the Spark session (local or a Databricks cluster).
@@ -533,6 +844,8 @@ def run_drill(
         options: sizes, schema, label, sabotage, output folder.
         progress: where step progress goes (default: nothing).
         now: the clock.
+        ws: a ``WorkspaceClient`` (the local stand-in or a sandbox workspace); None: tables only.
+        releases: the release rollback to run after the job's rollback (see :class:`ReleaseRollback`).
 
     Returns:
         The :class:`DrillReport`; ``ok`` only when recovery was proven.
@@ -552,15 +865,25 @@ def run_drill(
     state = store or StateStore(spark, schema=f"{opts.schema}_state")
     pipeline = _Pipeline(spark, opts.schema, opts.rows, opts.days, opts.seed)
     gold = [".".join(pipeline.name(t).parts) for t in GOLD]
-    events = DeltaEventStore(state)
+    events = _BatchedEvents(DeltaEventStore(state))
     actor = Actor("dbx_ops drill")
     validator = Validator(spark, store=state)
     snaps = Snapshots(spark, store=state, now=now)
     bar = progress or NullProgress()
-    total = 8 if opts.forward else 7
-    steps = _Steps(bar, total)
+    total = (8 if opts.forward else 7) + (2 if ws is not None else 0)
+    steps = _Steps(bar, total, after=events.flush, jobs=spark_job_counter(spark))
     facts: dict[str, Any] = {"label": label, "gold": gold}
     work = opts.out
+    verifier_ctx = VerifierContext(spark=spark, store=state, now=now)
+    runs: dict[str, Any] = {}
+    jobs = None
+    if ws is not None:
+        import tempfile
+
+        jobs_folder = (
+            (work / "workspace") if work is not None else Path(tempfile.mkdtemp(prefix="dbx-ops-drill-"))
+        )
+        jobs = _JobDrill(ws, jobs_folder, label, now)
 
     pipeline.prepare_schema()
     bar.start(f"rollback drill {label}", total)
@@ -570,9 +893,13 @@ def run_drill(
             pipeline.drop_tables()
             pipeline.build_bronze()
             pipeline.build_silver_gold("good")
-            counts = {t: pipeline.count(t) for t in TABLES}
-            for table in gold:
-                validator.profile(table)
+            # the profiles count the gold rows; bronze holds exactly what was generated
+            profiles = {_short(t): validator.profile(t) for t in gold}
+            counts = {
+                "bronze_orders": opts.rows,
+                "bronze_customers": pipeline.customers,
+                **{t: int(p.row_count) for t, p in profiles.items()},
+            }
             facts["counts_v1"] = counts
             checks = [
                 Check("gold_orders rows", counts["gold_orders"] > 0, "> 0", str(counts["gold_orders"])),
@@ -591,24 +918,35 @@ def run_drill(
 
         steps.run("build the pipeline", build)
 
-        # 2. checklist ------------------------------------------------------------------------
-        spec_path = _write_job_spec(work, label)
-        context = {
-            "target": "drill",
-            "change": label,
-            "tables": ",".join(gold),
-            "job_spec": str(spec_path) if spec_path else "",
-        }
-        run = open_run("prod-deploy", f"{label}-prod-deploy", events=events, actor=actor, context=context)
-        facts["checklist_run"] = run.run_id
-        verifier_ctx = VerifierContext(spark=spark, store=state, now=now)
+        if jobs is not None:
+            job_drill = jobs
 
+            def deploy_job() -> Any:
+                checks, details = job_drill.deploy_good()
+                summary = (
+                    f"deployed the pipeline's job {details['job_id']} (v1) through the job operations "
+                    f"and ran it: {checks[-1].actual}"
+                )
+                return all(c.ok for c in checks), summary, checks, details, "", ""
+
+            steps.run("deploy and run the pipeline job", deploy_job)
+
+        # 2. checklist ------------------------------------------------------------------------
         def checklist() -> Any:
-            wanted = [i for i in ("job.spec_lint",) if spec_path]
-            done = run.verify(verifier_ctx, items=wanted) if wanted else []
+            spec_path = _write_job_spec(work, label)
+            context = {
+                "target": "drill",
+                "change": label,
+                "tables": ",".join(gold),
+                "job_spec": str(spec_path),
+            }
+            run = open_run("prod-deploy", f"{label}-prod-deploy", events=events, actor=actor, context=context)
+            runs["prod-deploy"] = run
+            facts["checklist_run"] = run.run_id
+            done = run.verify(verifier_ctx, items=["job.spec_lint"])
             st = run.state()
-            lint = st.status("job.spec_lint").state if spec_path else None
-            checks = [Check("job spec lint", str(lint) == "pass", "pass", str(lint))] if spec_path else []
+            lint = st.status("job.spec_lint").state
+            checks = [Check("job spec lint", str(lint) == "pass", "pass", str(lint))]
             gate = run.gate(state=st)
             summary = (
                 f"prod-deploy run {run.run_id} started; {len(done)} item(s) verified; gate {gate.decision}"
@@ -617,8 +955,14 @@ def run_drill(
 
         steps.run("start the prod-deploy checklist", checklist)
 
+        def prod_run() -> Any:
+            if "prod-deploy" not in runs:
+                raise DrillFailedError("the prod-deploy checklist run was not started (step 2 failed).")
+            return runs["prod-deploy"]
+
         # 3. snapshot -------------------------------------------------------------------------
         def snapshot() -> Any:
+            run = prod_run()
             snaps.snapshot(gold, label=label, note="rollback drill")
             run.verify(verifier_ctx, items=["rollback.snapshot"])
             item = run.state().status("rollback.snapshot")
@@ -631,20 +975,27 @@ def run_drill(
         # 4. faulty deployment -----------------------------------------------------------------
         def deploy() -> Any:
             pipeline.build_silver_gold("faulty")
-            counts = {t: pipeline.count(t) for t in GOLD}
+            counts = {"gold_orders": pipeline.count("gold_orders")}
             facts["counts_v2"] = counts
             summary = (
                 "deployed v2 of the silver/gold transformation: "
                 f"gold_orders {facts['counts_v1']['gold_orders']} → {counts['gold_orders']} rows, "
                 "customer_id nulls, gold_daily_revenue.revenue retyped to string"
             )
-            return True, summary, (), {"counts": counts}, "", ""
+            checks: list[Check] = []
+            details: dict[str, Any] = {"counts": counts}
+            if jobs is not None:
+                checks, more = jobs.deploy_faulty()
+                details.update(more)
+                summary += "; the job's definition v2 is live"
+            return all(c.ok for c in checks), summary, checks, details, "", ""
 
         steps.run("apply the faulty deployment", deploy)
 
         # 5. validation catches it; the gate says no-go -----------------------------------------
         def detect() -> Any:
-            reports = {t: validator.validate(t, baseline=f"snapshot:{label}") for t in gold}
+            run = prod_run()
+            reports = _validate_all(validator, gold, label)
             caught = {(_short(t), _rule_base(r.rule)) for t, rep in reports.items() for r in rep.failures}
             caught |= {(_short(t), r.rule) for t, rep in reports.items() for r in rep.failures}
             checks = [
@@ -707,7 +1058,7 @@ def run_drill(
                     "ok" if report.ok else "NOT OK",
                 )
             ]
-            counts = {t: pipeline.count(t) for t in GOLD}
+            counts = {"gold_orders": pipeline.count("gold_orders")}
             checks.append(
                 Check(
                     "gold_orders rows",
@@ -728,18 +1079,25 @@ def run_drill(
 
         restored = steps.run("roll back: restore from the snapshot", rollback)
 
+        if jobs is not None:
+            job_drill = jobs
+
+            def rollback_job() -> Any:
+                reason = f"rollback drill {label}: {facts.get('breaches') or 'validation failures'}"
+                checks, details, html, md = job_drill.roll_back(reason, releases)
+                summary = (
+                    f"rolled the pipeline's job {details['job_id']} back to v1; verification run "
+                    f"{details['verification_run_id']}: {checks[2].actual}"
+                )
+                return all(c.ok for c in checks), summary, checks, details, html, md
+
+            steps.run("roll back the pipeline job", rollback_job)
+
         # 7. validate again; fill the rollback runbook --------------------------------------------
         def recheck() -> Any:
-            reports = {t: validator.validate(t, baseline=f"snapshot:{label}") for t in gold}
-            checks = [
-                Check(
-                    f"{_short(t)} validates",
-                    not rep.failures,
-                    "no fail-severity breach",
-                    ", ".join(r.rule for r in rep.failures) or "none",
-                )
-                for t, rep in reports.items()
-            ]
+            run = prod_run()
+            reports = _validate_all(validator, gold, label)
+            checks = _pass_checks(reports)
             recovered = all(c.ok for c in checks) and restored.ok
             runbook = open_run(
                 "rollback-runbook",
@@ -767,8 +1125,14 @@ def run_drill(
                     runbook.set_item(item, "pass" if recovered else "fail", evidence=[proof])
                 except DbxOpsError:
                     logger.debug("runbook item %s not set", item, exc_info=True)
+            # the audit records are read back from the Delta table: the proof is what was stored
+            events.stored(run.run_id)
+            events.stored(runbook.run_id)
             audit = run.report()
             runbook_audit = runbook.report()
+            chained = audit.chain.ok and runbook_audit.chain.ok
+            chain_text = "intact" if chained else "BROKEN"
+            checks.append(Check("checklist chains verify", chained, "intact", chain_text))
             facts["runbook_run"] = runbook.run_id
             html = (
                 "\n".join(rep.to_html() for rep in reports.values())
@@ -786,7 +1150,7 @@ def run_drill(
                 if recovered
                 else "after the restore the gold tables still breach: recovery NOT proven"
             )
-            return recovered, summary, checks, {"runbook_run": runbook.run_id}, html, md
+            return recovered and chained, summary, checks, {"runbook_run": runbook.run_id}, html, md
 
         steps.run("validate again after the restore", recheck)
 
@@ -795,16 +1159,7 @@ def run_drill(
 
             def forward() -> Any:
                 pipeline.build_silver_gold("fixed")
-                reports = {t: validator.validate(t, baseline=f"snapshot:{label}") for t in gold}
-                checks = [
-                    Check(
-                        f"{_short(t)} validates",
-                        not rep.failures,
-                        "no fail-severity breach",
-                        ", ".join(r.rule for r in rep.failures) or "none",
-                    )
-                    for t, rep in reports.items()
-                ]
+                checks = _pass_checks(_validate_all(validator, gold, label))
                 summary = (
                     "redeployed a fixed v3 and it validates against the snapshot"
                     if all(c.ok for c in checks)
@@ -815,6 +1170,12 @@ def run_drill(
             steps.run("redeploy forward a fixed version", forward)
     finally:
         bar.finish()
+        try:
+            events.flush()  # a failed step's events are kept too
+        except Exception:
+            logger.exception("the drill's pending checklist events could not be written")
+        if jobs is not None:
+            jobs.clean_up()
 
     report = DrillReport(
         label=label,
@@ -831,6 +1192,47 @@ def run_drill(
             json.dumps(report.to_dict(), indent=2, default=str), encoding="utf-8"
         )
     return report
+
+
+@contextmanager
+def drill_workspace(env: Mapping[str, str], folder: Path) -> Iterator[Any]:
+    """The workspace of ``dbx-ops drill --workspace``: ``DATABRICKS_HOST``'s, or a local stand-in.
+
+    Without ``DATABRICKS_HOST`` the local stand-in workspace (``tools/workspace`` of a dbx_ops
+    checkout, built by ``make workspace``) is started for the drill, its state kept in
+    ``folder``, and stopped afterwards.
+
+    Raises:
+        EnvironmentSetupError: no ``DATABRICKS_HOST`` and no stand-in to start.
+    """
+    from dbx_ops.runtime import workspace_client
+
+    if env.get("DATABRICKS_HOST"):
+        yield workspace_client(env)
+        return
+    tools = Path(__file__).resolve().parents[1] / "tools" / "workspace"
+    binary = Path(__file__).resolve().parents[1] / ".cache" / "bin" / "dbx-workspace"
+    if not (tools / "standin.py").is_file() or not binary.is_file():
+        raise EnvironmentSetupError(
+            "--workspace needs DATABRICKS_HOST (a sandbox workspace) or the local stand-in: "
+            "run `make workspace` in a dbx_ops checkout."
+        )
+    import importlib.util
+    import sys
+
+    standin = sys.modules.get("standin")  # the test suite's, when it imported it already
+    if standin is None:
+        spec = importlib.util.spec_from_file_location("standin", tools / "standin.py")
+        assert spec is not None and spec.loader is not None
+        standin = importlib.util.module_from_spec(spec)
+        sys.modules["standin"] = standin
+        spec.loader.exec_module(standin)
+    folder.mkdir(parents=True, exist_ok=True)
+    server = standin.StandIn.start(state_file=folder / "state.json", log=folder / "server.log")
+    try:
+        yield workspace_client({}, host=server.host, token=server.token)
+    finally:
+        server.stop()
 
 
 def clean_up(spark: Any, schema: str = DrillOptions.schema) -> None:

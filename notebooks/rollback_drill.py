@@ -10,6 +10,7 @@ dbutils.widgets.text("schema", "dbx_ops_drill", "Sandbox schema (the drill's own
 dbutils.widgets.text("rows", "200000", "Orders to generate")  # noqa: F821
 dbutils.widgets.text("label", "", "Snapshot label (empty: drill-<time>)")  # noqa: F821
 dbutils.widgets.text("out", "", "Folder for drill.html / drill.md (empty: none)")  # noqa: F821
+dbutils.widgets.dropdown("workspace", "no", ["no", "yes"], "Also deploy, break and roll back a job here")  # noqa: F821
 
 # COMMAND ----------
 
@@ -17,6 +18,7 @@ from pathlib import Path
 
 from dbx_ops.drill import DrillOptions, run_drill
 from dbx_ops.progress import LineProgress
+from dbx_ops.runtime import workspace_client
 
 options = DrillOptions(
     schema=dbutils.widgets.get("schema"),  # noqa: F821
@@ -24,7 +26,10 @@ options = DrillOptions(
     label=dbutils.widgets.get("label") or None,  # noqa: F821
     out=Path(dbutils.widgets.get("out")) if dbutils.widgets.get("out") else None,  # noqa: F821
 )
-report = run_drill(spark, options=options, progress=LineProgress())  # noqa: F821
+# With workspace=yes the drill deploys its pipeline's job in this workspace, breaks it and rolls it back
+# (the job and its notebooks are deleted afterwards).
+ws = workspace_client() if dbutils.widgets.get("workspace") == "yes" else None  # noqa: F821
+report = run_drill(spark, options=options, progress=LineProgress(), ws=ws)  # noqa: F821
 displayHTML(report.to_html())  # noqa: F821
 
 # COMMAND ----------

@@ -30,6 +30,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         choices=["vacuum"],
         help="rehearse a failed recovery: vacuum the snapshot files before the restore (the drill fails)",
     )
+    p.add_argument(
+        "--workspace",
+        action="store_true",
+        help=(
+            "also deploy the pipeline's job, run it, deploy the faulty version and roll it back with a "
+            "verification run: in DATABRICKS_HOST's workspace, else in a local stand-in started for the drill"
+        ),
+    )
     add_json_flag(p)
     p.set_defaults(handler=run_drill_command)
 
@@ -55,7 +63,15 @@ def run_drill_command(args: argparse.Namespace) -> int:
         from dbx_ops.errors import InvalidInputError
 
         raise InvalidInputError(f"--out {out} is a file; give a folder for the drill's reports.")
-    report = run_drill(get_spark(), options=options, progress=auto_progress())
+    if args.workspace:
+        import os
+
+        from dbx_ops.drill import drill_workspace
+
+        with drill_workspace(os.environ, out / "workspace" / "standin") as ws:
+            report = run_drill(get_spark(), options=options, progress=auto_progress(), ws=ws)
+    else:
+        report = run_drill(get_spark(), options=options, progress=auto_progress())
     emit(
         args,
         {**report.to_dict(), "html": str(out / "drill.html"), "markdown": str(out / "drill.md")},

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import uuid
 from pathlib import Path
 
@@ -14,33 +15,43 @@ from dbx_ops.drill import DrillOptions, run_drill
 pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parents[2]
+ARTIFACTS = REPO / "test-artifacts"
 STEPS = [
     "build the pipeline",
+    "deploy and run the pipeline job",
     "start the prod-deploy checklist",
     "snapshot the gold tables",
     "apply the faulty deployment",
     "validate: catch the breach, gate says no-go",
     "roll back: restore from the snapshot",
+    "roll back the pipeline job",
     "validate again after the restore",
     "redeploy forward a fixed version",
 ]
+WORKSPACE_STEPS = {"deploy and run the pipeline job", "roll back the pipeline job"}
 
 
 @pytest.fixture(scope="module")
 def drill_run(spark, tmp_path_factory):
+    """One small drill with --workspace (a stand-in workspace started by the drill), shared by the module."""
     out = tmp_path_factory.mktemp("drill")
     schema = f"drill_{uuid.uuid4().hex[:8]}"
-    code = main(["drill", "--rows", "3000", "--days", "5", "--schema", schema, "--out", str(out), "--json"])
+    args = ["drill", "--rows", "3000", "--days", "5", "--schema", schema, "--out", str(out), "--json"]
+    with pytest.MonkeyPatch.context() as mp:
+        mp.delenv("DATABRICKS_HOST", raising=False)  # the drill's own stand-in, never a real workspace
+        code = main([*args, "--workspace"])
     return code, out, schema
 
 
+@pytest.mark.workspace
 def test_the_drill_proves_recovery_and_reports_every_step(drill_run, capsys) -> None:
     code, out, _ = drill_run
     data = json.loads((out / "drill.json").read_text())
     assert code == 0, data["summary"]
     assert data["ok"] is True and data["failed_step"] is None
     assert [s["name"] for s in data["steps"]] == STEPS
-    detect = data["steps"][4]
+    assert all(s["details"]["spark_jobs"] >= 0 for s in data["steps"])  # classic: jobs counted per step
+    detect = data["steps"][STEPS.index("validate: catch the breach, gate says no-go")]
     assert detect["details"]["gate"] == "no-go"
     caught = {c["name"] for c in detect["checks"] if c["ok"]}
     assert {"gold_orders: row_count_change", "gold_orders: null_rate_delta:customer_id"} <= caught
@@ -52,15 +63,39 @@ def test_the_drill_proves_recovery_and_reports_every_step(drill_run, capsys) -> 
         assert name.replace("'", "&#x27;") in html
     assert html.index("recovery proven") < html.index("Timeline")  # the verdict card comes first
     assert "rollback-runbook" in md
+    recheck = data["steps"][STEPS.index("validate again after the restore")]
+    assert {"checklist chains verify"} <= {c["name"] for c in recheck["checks"] if c["ok"]}
 
 
+@pytest.mark.workspace
+def test_with_a_workspace_the_job_is_deployed_broken_and_rolled_back(drill_run) -> None:
+    _, out, _ = drill_run
+    data = json.loads((out / "drill.json").read_text())
+    by_name = {s["name"]: s for s in data["steps"]}
+    first = by_name["deploy and run the pipeline job"]
+    assert {c["name"]: c["actual"] for c in first["checks"]}["job v1 run"] == "SUCCESS"
+    faulty = by_name["apply the faulty deployment"]
+    assert {c["name"]: c["ok"] for c in faulty["checks"]} == {"job v2 deployed": True}
+    back = by_name["roll back the pipeline job"]
+    checks = {c["name"]: c["actual"] for c in back["checks"]}
+    assert checks == {"job rollback": "completed", "job definition": "v1", "verification run": "SUCCESS"}
+    assert back["details"]["verification_run_id"] and back["details"]["release"] == "not configured"
+    journal = list((out / "workspace" / "journal").glob("*.json"))
+    assert journal and json.loads(journal[0].read_text())["status"] == "completed"
+    manifests = list((out / "workspace" / "manifests").glob("deploy-*.json"))
+    assert len(manifests) == 2  # v1 and the faulty v2, both through the job-operations deployer
+
+
+@pytest.mark.workspace
 def test_the_drill_runs_twice_in_the_same_state_folder(drill_run, spark, tmp_path) -> None:
     _, _, schema = drill_run
     report = run_drill(
         spark, options=DrillOptions(rows=1000, days=3, schema=schema, forward=False, out=tmp_path)
     )
     assert report.ok, report.summary()
-    assert len(report.steps) == 7
+    assert [s.name for s in report.steps] == [
+        s for s in STEPS if s not in WORKSPACE_STEPS and s != "redeploy forward a fixed version"
+    ]
 
 
 def test_a_sabotaged_restore_fails_the_drill_and_names_the_proof(spark, tmp_path) -> None:
@@ -102,3 +137,45 @@ def test_the_drill_refuses_a_schema_it_did_not_create(spark, capsys) -> None:
 def test_bad_drill_options_exit_2_before_spark(args, capsys) -> None:
     assert main(["drill", *args]) == 2
     assert "Traceback" not in capsys.readouterr().err
+
+
+@pytest.mark.browser
+@pytest.mark.workspace
+def test_the_drill_report_renders_in_headless_chromium(drill_run) -> None:
+    """The drill run of this module, opened in Debian's chromium: card, every step, no console error."""
+    sys.path.insert(0, str(REPO / "tools" / "browser"))
+    from labserver import chromium_path, launch_chromium
+
+    if chromium_path() is None:
+        pytest.skip("Debian's chromium is not installed: run 'make browser' (or make setup).")
+    from playwright.sync_api import expect, sync_playwright
+
+    _, out, _ = drill_run
+    data = json.loads((out / "drill.json").read_text())
+    problems: list[str] = []
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = launch_chromium(p)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda e: problems.append(str(e)))
+            page.goto((out / "drill.html").as_uri())
+            card = page.locator("#drill-verdict")
+            expect(card).to_be_visible()
+            expect(card).to_contain_text("OK")
+            expect(card).to_contain_text("recovery proven")
+            assert card.bounding_box()["y"] < 100  # the verdict is the first thing on the page
+            for step in data["steps"]:
+                section = page.locator(f"#step-{step['number']}")
+                section.scroll_into_view_if_needed()
+                expect(section).to_be_visible()
+                expect(section.locator("h3").first).to_have_text(f"{step['number']}. {step['name']}")
+                assert section.get_attribute("data-outcome") == "ok"
+            page.evaluate("window.scrollTo(0, 0)")
+            page.screenshot(path=str(ARTIFACTS / "drill-report-top.png"))
+            page.screenshot(path=str(ARTIFACTS / "drill-report.png"), full_page=True)
+        finally:
+            browser.close()
+    assert problems == []
+    assert (ARTIFACTS / "drill-report.png").stat().st_size > 20_000  # a rendered page, not a blank one
