@@ -178,3 +178,8 @@ WIDGET_TESTS = $(wildcard tests/unit/test_checklist_widgets*.py)
 WIDGET_PYTEST = -m pytest $(WIDGET_TESTS) -q -p no:cacheprovider $(PYTEST_FLAGS)
 unit-ipywidgets7: $(VENV7)/.installed $(VENV772)/.installed
 	$(if $(WIDGET_TESTS),$(VENV772)/bin/python $(WIDGET_PYTEST) && $(VENV7)/bin/python $(WIDGET_PYTEST),@echo "no widget tests")
+
+# The rollback drill end to end against a bare Spark start-up, per-step seconds and Spark jobs.
+.PHONY: bench-drill
+bench-drill: setup
+	$(PY) benchmarks/bench_drill.py
