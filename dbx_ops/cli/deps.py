@@ -167,10 +167,11 @@ def run_capture(args: argparse.Namespace) -> int:
         if not source_file.is_file():
             raise InvalidInputError(f"{source_file} does not exist.")
         from dbx_ops.clock import utc_now
+        from dbx_ops.deps.layout import read_text
 
         today = utc_now().strftime("%Y-%m-%d")
         source = args.source or f"published constraints {source_file.name} (imported offline)"
-        baseline = import_baseline(source_file.read_text(), args.runtime, today, source)
+        baseline = import_baseline(read_text(source_file), args.runtime, today, source)
         files.folder.mkdir(parents=True, exist_ok=True)
         files.baseline.write_text(baseline.render())
     else:
