@@ -281,3 +281,18 @@ def test_cli_list_show_and_bad_input_without_spark(capsys, tmp_path):
     assert f"{bad}:7: item 'a' needs a 'text'" in capsys.readouterr().err
     assert main(["checklist", "start", "prod-deploy", "--context", "oops"]) == 2
     assert "must be KEY=VALUE" in capsys.readouterr().err
+
+
+def test_names_come_from_the_item_else_the_run_and_unfilled_placeholders_do_not_count(tmp_path):
+    from dbx_ops.checklists.verifiers.base import NotAvailable, named
+
+    run = RunContext.from_dict({"tables": "a.b,c.d"})
+    assert named({"tables": "x.y, z.w"}, "tables", run.tables, "tables") == ["x.y", "z.w"]
+    assert named({"tables": "{tables}"}, "tables", run.tables, "tables") == ["a.b", "c.d"]
+    assert named({}, "scopes") == []
+    with pytest.raises(NotAvailable, match="no jobs named"):
+        named({"jobs": ["{jobs}"]}, "jobs", RunContext().jobs, "jobs")
+    ctx = VerifierContext(repo=tmp_path)
+    assert ctx.in_repo("rules.yml") == tmp_path / "rules.yml"
+    assert ctx.in_repo("/abs/rules.yml") == Path("/abs/rules.yml")
+    assert VerifierContext().in_repo("rules.yml") == Path("rules.yml")
