@@ -33,8 +33,9 @@ _LAZY: dict[str, tuple[str, str]] = {
     # snapshots and restore
     "Snapshots": ("dbx_ops.snapshots", "Snapshots"),
     "RestoreReport": ("dbx_ops.snapshots", "RestoreReport"),
-    "snapshot": ("dbx_ops.snapshots", "snapshot"),
-    "restore": ("dbx_ops.snapshots", "restore"),
+    # From the module that defines them: in the package, ``restore`` is also a submodule's name.
+    "snapshot": ("dbx_ops.snapshots.manager", "snapshot"),
+    "restore": ("dbx_ops.snapshots.manager", "restore"),
     "lookup_snapshot": ("dbx_ops.snapshots", "lookup_snapshot"),
     # validation
     "Validator": ("dbx_ops.validation", "Validator"),

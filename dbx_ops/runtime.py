@@ -289,10 +289,13 @@ def workspace_configured(env: Mapping[str, str] | None = None) -> dict[str, Any]
 
 
 #: Bounds of every workspace call unless the caller says otherwise (seconds): one HTTP
-#: request, and all retries of one call together. A dead workspace stops a command well
-#: within a minute instead of the SDK's default of 5 minutes of retries.
-DEFAULT_HTTP_TIMEOUT = 20
-DEFAULT_RETRY_TIMEOUT = 30  # leaves room for process start-up on a loaded machine
+#: request, and all retries of one call together (no retry starts after it; the one
+#: running may take a request's time more). A dead workspace stops a command within a
+#: minute instead of the SDK's default of 5 minutes of retries: measured with
+#: benchmarks/bench_unreachable.py (a host that accepts and never answers is the slowest
+#: case: the probe, then two requests of DEFAULT_HTTP_TIMEOUT each; see BENCHMARKS.md).
+DEFAULT_HTTP_TIMEOUT = 15
+DEFAULT_RETRY_TIMEOUT = 20
 
 
 def _timeout(environ: Mapping[str, str], name: str, default: int) -> int:
@@ -311,8 +314,8 @@ def _timeout(environ: Mapping[str, str], name: str, default: int) -> int:
 def workspace_client(env: Mapping[str, str] | None = None, **kwargs: Any) -> WorkspaceClient:
     """A WorkspaceClient: the workspace's own credentials inside Databricks, env/profile elsewhere.
 
-    Every call is bounded: ``DBX_OPS_HTTP_TIMEOUT`` seconds per request (default 20) and
-    ``DBX_OPS_RETRY_TIMEOUT`` seconds for all retries of one call (default 30). The
+    Every call is bounded: ``DBX_OPS_HTTP_TIMEOUT`` seconds per request (default 15) and
+    ``DBX_OPS_RETRY_TIMEOUT`` seconds for all retries of one call (default 20). The
     configuration is resolved here, so a missing or malformed host is one clear
     :class:`~dbx_ops.errors.EnvironmentSetupError`, not a traceback at the first call.
 
@@ -381,12 +384,15 @@ def _bounded_config(**kwargs: Any) -> Any:
             except OSError as exc:
                 logger.debug("host metadata of %s skipped: %s", host, exc)
                 return
-            saved = self.retry_timeout_seconds
-            self.retry_timeout_seconds = min(int(saved or METADATA_PROBE_TIMEOUT), METADATA_PROBE_TIMEOUT)
+            # Both bounds: a host that accepts connections and never answers would otherwise
+            # hold the probe for a whole request timeout before the first real call.
+            saved = self.retry_timeout_seconds, self.http_timeout_seconds
+            self.retry_timeout_seconds = min(int(saved[0] or METADATA_PROBE_TIMEOUT), METADATA_PROBE_TIMEOUT)
+            self.http_timeout_seconds = min(float(saved[1] or METADATA_PROBE_TIMEOUT), METADATA_PROBE_TIMEOUT)
             try:
                 super()._resolve_host_metadata()
             finally:
-                self.retry_timeout_seconds = saved
+                self.retry_timeout_seconds, self.http_timeout_seconds = saved
 
     return BoundedConfig(**kwargs)
 

@@ -43,6 +43,8 @@ PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("azure_storage_key", re.compile(r"(?<=AccountKey=)[A-Za-z0-9+/]{86}==|^[A-Za-z0-9+/]{86}==$")),
     ("azure_client_secret", re.compile(r"(?<![A-Za-z0-9_~.-])[A-Za-z0-9_~.-]{3}\dQ~[A-Za-z0-9_~.-]{31,34}")),
     ("gcp_api_key", re.compile(r"\bAIza[0-9A-Za-z_\-]{35}\b")),
+    ("github_token", re.compile(r"\bgh[pousr]_[A-Za-z0-9]{36,}\b")),
+    ("slack_token", re.compile(r"\bxox[abpr]-[A-Za-z0-9-]{10,}\b")),
     (
         "private_key",
         re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(?:-----END [A-Z ]*PRIVATE KEY-----|\Z)", re.S),
@@ -79,7 +81,8 @@ class SecretFinding:
     Attributes:
         path: where, e.g. ``tasks[ingest].spark_env_vars.API_TOKEN``.
         kind: ``databricks_token``, ``aws_access_key_id``, ``azure_storage_key``,
-            ``azure_client_secret``, ``gcp_api_key``, ``private_key`` or ``password_like``.
+            ``azure_client_secret``, ``gcp_api_key``, ``github_token``, ``slack_token``,
+            ``private_key`` or ``password_like``.
     """
 
     path: str
@@ -100,7 +103,7 @@ class SecretFinding:
 
 
 #: Cheap gate: a value with none of these cannot hold a credential by shape or assignment.
-_MAYBE = re.compile(r"dapi|AKIA|ASIA|AIza|==|\dQ~|PRIVATE KEY|[=:]")
+_MAYBE = re.compile(r"dapi|AKIA|ASIA|AIza|gh[pousr]_|xox[abpr]-|==|\dQ~|PRIVATE KEY|[=:]")
 
 
 def _words(name: str) -> list[str]:
@@ -227,6 +230,64 @@ def mask_text(text: str) -> str:
     """``text`` with credentials recognised by shape or assignment masked (for logs, diffs, files)."""
     _, spans = _spans(text, False)
     return _masked(text, spans) if spans else text
+
+
+#: A line of a source file carrying this marker is an accepted use (a test fixture, a documented example).
+ALLOW_MARKER = "dbx-ops: allow-secret"
+
+#: ``name = "value"``, ``name: 'value'``, ``"name": "value"`` in source code. Only quoted values
+#: count: in code, ``token = get_token()`` is a call, not a credential.
+_QUOTED_ASSIGNMENT = re.compile(
+    r"""([A-Za-z_][A-Za-z0-9_.\-]*)["']?\s*(?::|=|:=)\s*[rbuf]?(["'])([^"'\s{}$<>]{6,})\2"""
+)
+
+
+@dataclass(frozen=True)
+class TextFinding:
+    """A hard-coded credential on a line of text: the line, the kind and where on the line.
+
+    Attributes:
+        line: the line number (from 1).
+        kind: as for :class:`SecretFinding`.
+        start: where the credential starts on the line.
+        end: where it ends (exclusive).
+    """
+
+    line: int
+    kind: str
+    start: int
+    end: int
+
+
+def _line_secret(line: str) -> tuple[str, int, int] | None:
+    for kind, pattern in PATTERNS:
+        match = pattern.search(line)
+        if match:
+            return kind, *match.span()
+    for match in _QUOTED_ASSIGNMENT.finditer(line):
+        if is_secret_name(match.group(1)) and _literal(match.group(3)):
+            return "password_like", *match.span(3)
+    for match in _USERINFO.finditer(line):
+        if _literal(match.group(1)) and not match.group(1).startswith("{{"):
+            return "password_like", *match.span(1)
+    return None
+
+
+def scan_text(text: str) -> list[TextFinding]:
+    """Hard-coded credentials in source text (code, SQL, config files), at most one per line.
+
+    A line is a finding when it holds a credential by its shape (as in :func:`find_secrets`),
+    a quoted literal assigned to a secret-sounding name (``DB_PASSWORD = "..."``), or a
+    password inside a URL. Lines with :data:`ALLOW_MARKER` are skipped.
+    """
+    out: list[TextFinding] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if ALLOW_MARKER in line or not line.strip():
+            continue
+        hit = _line_secret(line)
+        if hit is not None:
+            out.append(TextFinding(number, *hit))
+    return out
 
 
 def has_masked_values(value: Any) -> bool:

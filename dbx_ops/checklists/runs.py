@@ -40,6 +40,36 @@ from dbx_ops.verdict import Check
 logger = logging.getLogger(__name__)
 
 
+#: The longest run id accepted (a generated one is ``<template>-<date>-<6 hex>``).
+MAX_RUN_ID = 128
+
+
+def validate_run_id(run_id: str) -> str:
+    """``run_id`` when it can name a run: 1 to 128 printable characters, no surrounding blanks.
+
+    Run ids come from users (``--run``, a notebook widget) and end up in every report, log
+    line and the event table, so a line break or control character would forge output.
+
+    Raises:
+        InvalidInputError: saying what is wrong with it.
+    """
+    import unicodedata
+
+    if not isinstance(run_id, str) or not run_id.strip():
+        raise InvalidInputError("A checklist run id must not be empty.")
+    if len(run_id) > MAX_RUN_ID:
+        raise InvalidInputError(f"A checklist run id has at most {MAX_RUN_ID} characters, not {len(run_id)}.")
+    if run_id != run_id.strip():
+        raise InvalidInputError(f"Checklist run id {run_id!r} starts or ends with blanks; remove them.")
+    bad = next((c for c in run_id if unicodedata.category(c)[0] in "CZ" and c != " "), None)
+    if bad is not None:
+        raise InvalidInputError(
+            f"Checklist run id {run_id!r} holds the control or separator character {bad!r}; "
+            "use letters, digits and punctuation."
+        )
+    return run_id
+
+
 def new_run_id(template: str, now: Clock = utc_now) -> str:
     """A readable unique run id: ``<template>-<UTC date>-<6 hex>``."""
     return f"{template}-{now().strftime('%Y%m%d')}-{uuid.uuid4().hex[:6]}"
@@ -94,7 +124,7 @@ class ChecklistRun:
         job_run_id: str | None = None,
     ) -> ChecklistRun:
         """Start a new run (one ``start`` event); refused when ``run_id`` already exists."""
-        rid = run_id or new_run_id(template.name, now)
+        rid = validate_run_id(run_id) if run_id is not None else new_run_id(template.name, now)
         if events.events(rid):
             raise ChecklistRefusedError(
                 f"Checklist run {rid!r} already exists: open it instead of starting it."
@@ -132,7 +162,7 @@ class ChecklistRun:
         For a caller that acts on the state straight away (a gate, a status, a report): the
         store is read once, not once to open and again to decide.
         """
-        recorded = events.events(run_id)
+        recorded = events.events(validate_run_id(run_id))
         if not recorded:
             raise NotFoundError(
                 f"No checklist run {run_id!r}: start one with `dbx-ops checklist start TEMPLATE`."
@@ -153,7 +183,7 @@ class ChecklistRun:
         job_run_id: str | None = None,
     ) -> ChecklistRun:
         """Open ``run_id`` when it exists (it must follow ``template``), else start it."""
-        recorded = events.events(run_id)
+        recorded = events.events(validate_run_id(run_id))
         if not recorded:
             return cls.start(template, events, actor, context, run_id, now, job_run_id)
         state = fold(recorded)

@@ -100,15 +100,16 @@ def _to_python(node: yaml.Node, path: tuple[Any, ...], lines: dict[tuple[Any, ..
 
 def parse_yaml(text: str, source: str) -> _Doc:
     """Parse YAML keeping each path's line number; a syntax error names file and line."""
+    lines: dict[tuple[Any, ...], int] = {}
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
+        # Each node is loaded again on its own, which can fail on what compose let through.
+        data = _to_python(node, (), lines) if node is not None else None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else 1
-        problem = getattr(exc, "problem", None) or str(exc)
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise TemplateError(f"{source}:{line}: not valid YAML: {problem}.") from None
-    lines: dict[tuple[Any, ...], int] = {}
-    data = _to_python(node, (), lines) if node is not None else None
     return _Doc(source=source, data=data, lines=lines)
 
 

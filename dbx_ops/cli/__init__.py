@@ -3,7 +3,9 @@
 Each module in this package that defines ``register(subparsers)`` adds its
 commands; a command's handler returns an exit code (0 ok, 1 a check said no,
 2 bad input or environment). :func:`main` turns every
-:class:`~dbx_ops.errors.DbxOpsError` into one sentence on stderr and its code.
+:class:`~dbx_ops.errors.DbxOpsError` into one line on stderr and its code (a message that
+holds line breaks, such as a user's value quoted in it, is folded onto that line), and an
+unreadable file (not UTF-8, a folder, no permission) into one line and exit 2.
 """
 
 from __future__ import annotations
@@ -57,11 +59,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(handler(args) or 0)
     except DbxOpsError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        _error(str(exc))
         return exc.exit_code
+    except UnicodeDecodeError as exc:  # a file read outside the library's own readers
+        _error(f"A file is not UTF-8 text (byte {exc.start} cannot be read); save it as UTF-8.")
+        return 2
+    except OSError as exc:  # a path the user gave is a folder, unreadable, or on a full disk
+        where = f"{exc.filename}: " if exc.filename else ""
+        _error(f"{where}{exc.strerror or exc}.")
+        return 2
     except KeyboardInterrupt:
-        print("error: interrupted.", file=sys.stderr)
+        _error("interrupted.")
         return 130
+
+
+def one_line(text: str) -> str:
+    """``text`` on one line: line breaks (any of Unicode's) folded to single spaces."""
+    return " ".join(part.strip() for part in text.splitlines() if part.strip())
+
+
+def _error(message: str) -> None:
+    """The one sentence on stderr every failure ends with: one line, whatever the message held."""
+    print(f"error: {one_line(message) or 'failed.'}", file=sys.stderr)
 
 
 def entrypoint() -> None:

@@ -161,7 +161,9 @@ def _open(args: argparse.Namespace, need_ws: bool = False) -> Any:
 def _open_state(args: argparse.Namespace, need_ws: bool = False) -> Any:
     """The run and its state from one read of the store (for commands that only read)."""
     from dbx_ops.checklists import ChecklistRun
+    from dbx_ops.checklists.runs import validate_run_id
 
+    validate_run_id(args.run)  # before Spark starts
     spark, store, events = _events()
     ws = _ws_if_configured() if need_ws else None
     run, state = ChecklistRun.open_state(args.run, events, _actor(args, spark, ws), library=_library(args))
@@ -249,9 +251,12 @@ def run_verifiers(args: argparse.Namespace) -> int:
 
 def run_start(args: argparse.Namespace) -> int:
     from dbx_ops.checklists import ChecklistRun
+    from dbx_ops.checklists.runs import validate_run_id
 
     tpl = _template(args, args.name)
     context = _context(args.context)
+    if args.run is not None:
+        validate_run_id(args.run)  # before Spark starts
     spark, _, events = _events()
     run = ChecklistRun.start(tpl, events, _actor(args, spark, None), context, run_id=args.run)
     data = {"run_id": run.run_id, "template": tpl.name, "version": tpl.version, "hash": tpl.content_hash}

@@ -23,6 +23,12 @@ def _add_runtime(p: argparse.ArgumentParser, allow_all: bool = True) -> None:
         p.add_argument("--all", action="store_true", help="every runtime under requirements/")
 
 
+def _add_protect(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--protect", action="append", default=[], metavar="NAME", help="never treat NAME as a stray (repeat)"
+    )
+
+
 def _add_markdown(p: argparse.ArgumentParser) -> None:
     p.add_argument("--markdown", action="store_true", help="print Markdown (CI job summaries)")
 
@@ -99,9 +105,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     init.add_argument(
         "--pip", default="/databricks/python/bin/pip", help="the cluster's pip (default: %(default)s)"
     )
-    init.add_argument(
-        "--protect", action="append", default=[], metavar="NAME", help="never treat NAME as a stray"
-    )
+    _add_protect(init)
     init.add_argument(
         "--check", action="store_true", help="write nothing; exit 1 when the committed script is out of date"
     )
@@ -143,9 +147,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     chk.add_argument("--python", metavar="PATH", help="check this interpreter instead of the running one")
     chk.add_argument("--no-strays", action="store_true", help="do not report stray packages")
-    chk.add_argument(
-        "--protect", action="append", default=[], metavar="NAME", help="never report NAME as a stray"
-    )
+    _add_protect(chk)
     add_json_flag(chk)
     _add_markdown(chk)
     chk.add_argument("--html", action="store_true", help="print HTML")
@@ -167,10 +169,11 @@ def run_capture(args: argparse.Namespace) -> int:
         if not source_file.is_file():
             raise InvalidInputError(f"{source_file} does not exist.")
         from dbx_ops.clock import utc_now
+        from dbx_ops.deps.layout import read_text
 
         today = utc_now().strftime("%Y-%m-%d")
         source = args.source or f"published constraints {source_file.name} (imported offline)"
-        baseline = import_baseline(source_file.read_text(), args.runtime, today, source)
+        baseline = import_baseline(read_text(source_file), args.runtime, today, source)
         files.folder.mkdir(parents=True, exist_ok=True)
         files.baseline.write_text(baseline.render())
     else:

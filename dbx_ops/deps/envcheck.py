@@ -32,6 +32,7 @@ from packaging.version import InvalidVersion, Version
 from dbx_ops import render
 from dbx_ops.deps.baseline import BASELINE_FILE, Baseline, installed_distributions, parse_baseline
 from dbx_ops.deps.initscript import DEFAULT_PROTECTED, PROTECTED_PREFIXES
+from dbx_ops.deps.layout import read_text
 from dbx_ops.deps.lock import LockFile, read_lock
 from dbx_ops.deps.requirements import canonical
 from dbx_ops.errors import EnvironmentDriftError, EnvironmentSetupError
@@ -326,7 +327,7 @@ def check_environment(
     """
     lock_file = read_lock(lock)
     base_path = Path(baseline) if baseline else lock_file.path.parent / BASELINE_FILE
-    base = parse_baseline(base_path.read_text(), str(base_path)) if base_path.is_file() else None
+    base = parse_baseline(read_text(base_path), str(base_path)) if base_path.is_file() else None
     if base is None:
         logger.warning("no baseline at %s: strays are everything not in the lock", base_path)
     interpreter = inspect_interpreter(python) if python else current_interpreter()

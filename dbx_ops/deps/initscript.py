@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dbx_ops.deps.baseline import Baseline, parse_baseline, runtime_for
-from dbx_ops.deps.layout import RuntimeFiles
+from dbx_ops.deps.layout import RuntimeFiles, read_text
 from dbx_ops.deps.lock import LockFile, read_lock
 from dbx_ops.deps.requirements import Pin, canonical, injected_reason, make_pin, validate_name
 from dbx_ops.errors import InvalidInputError
@@ -342,7 +342,7 @@ def _render_for(files: RuntimeFiles, pip: str, extra_protected: Iterable[str]) -
     files.require(files.baseline, f"run `dbx-ops deps capture --runtime {runtime}` first.")
     files.require(files.lock, f"run `dbx-ops deps lock --runtime {runtime}` first.")
     lock = read_lock(files.lock)
-    baseline = parse_baseline(files.baseline.read_text(), str(files.baseline))
+    baseline = parse_baseline(read_text(files.baseline), str(files.baseline))
     source = str(files.lock.relative_to(files.root))
     return render_init_script(build_spec(lock, baseline, source, extra_protected), pip)
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dbx_ops.deps.baseline import BASELINE_FILE, Runtime, runtime_for
-from dbx_ops.errors import NotFoundError
+from dbx_ops.errors import InvalidInputError, NotFoundError
 
 ADDITIONS_FILE = "additional-packages.in"
 COMBINED_FILE = "requirements-combined.in"
@@ -81,6 +81,23 @@ class RuntimeFiles:
         if not path.is_file():
             raise NotFoundError(f"{path} does not exist; {hint}")
         return path
+
+
+def read_text(path: str | Path) -> str:
+    """A requirements, lock, baseline or constraints file's text.
+
+    Raises:
+        InvalidInputError: the file is not UTF-8 text, or cannot be read (a folder, no permission).
+    """
+    file = Path(path)
+    try:
+        return file.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidInputError(
+            f"{file} is not UTF-8 text (byte {exc.start} cannot be read); save it as UTF-8."
+        ) from None
+    except OSError as exc:
+        raise InvalidInputError(f"{file} cannot be read ({exc.strerror or exc}).") from None
 
 
 def known_runtimes(root: str | Path) -> list[str]:

@@ -32,7 +32,7 @@ from dbx_ops import render
 from dbx_ops.clock import Clock, utc_now
 from dbx_ops.deps.baseline import BASELINE_FILE, Baseline, parse_baseline
 from dbx_ops.deps.conflicts import Conflict, ConflictKind, first_cause, parse_conflicts, parse_failures
-from dbx_ops.deps.layout import ADDITIONS_FILE, COMBINED_FILE, RuntimeFiles
+from dbx_ops.deps.layout import ADDITIONS_FILE, COMBINED_FILE, RuntimeFiles, read_text
 from dbx_ops.deps.requirements import INJECTED, Addition, Pin, canonical, parse_additions, parse_lock
 from dbx_ops.errors import (
     DbxOpsError,
@@ -385,12 +385,12 @@ class Locker:
         files = RuntimeFiles.of(self.root, runtime)
         files.require(files.baseline, f"run `dbx-ops deps capture --runtime {runtime}` first.")
         files.require(files.additions, "create it with one requirement per line (it may be empty).")
-        baseline = parse_baseline(files.baseline.read_text(), str(files.baseline))
+        baseline = parse_baseline(read_text(files.baseline), str(files.baseline))
         if baseline.runtime != runtime:
             raise InvalidInputError(
                 f"{files.baseline} is the baseline of {baseline.runtime}, not {runtime}; capture it again."
             )
-        text = files.additions.read_text()
+        text = read_text(files.additions)
         return files, baseline, parse_additions(text, str(files.additions)), sha256_text(text)
 
     def combine(self, runtime: str) -> str:
@@ -402,7 +402,7 @@ class Locker:
         if options.exclude_newer:
             return normalise_exclude_newer(options.exclude_newer)
         if not options.upgrade and files.lock.is_file():
-            recorded = recorded_exclude_newer(files.lock.read_text())
+            recorded = recorded_exclude_newer(read_text(files.lock))
             if recorded:
                 return normalise_exclude_newer(recorded)
         return normalise_exclude_newer(self.today or self.now().strftime("%Y-%m-%d"))
@@ -749,7 +749,7 @@ def read_lock(path: str | Path) -> LockFile:
     file = Path(path)
     if not file.is_file():
         raise NotFoundError(f"{file} does not exist; run `dbx-ops deps lock` first.")
-    text = file.read_text()
+    text = read_text(file)
     header = {
         m.group(1): m.group(2).strip() for m in re.finditer(r"^#\s*([a-z-]+):\s*(.*)$", text, re.MULTILINE)
     }

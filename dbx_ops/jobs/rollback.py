@@ -382,9 +382,19 @@ class JobRollback:
 
     # -- the steps ---------------------------------------------------------------------------
 
-    def _step_pause(self, journal: dict[str, Any], options: RollbackOptions) -> str:
+    def _update(self, doing: str, job_id: int, update: dict[str, Any]) -> None:
+        """A partial settings update (``jobs/update``), bounded and retried like every call."""
         from databricks.sdk.service.jobs import JobSettings
 
+        call(
+            doing,
+            self.ws.jobs.update,
+            retry=self.retry,
+            job_id=job_id,
+            new_settings=JobSettings.from_dict(update),
+        )
+
+    def _step_pause(self, journal: dict[str, Any], options: RollbackOptions) -> str:
         job_id = int(journal["job_id"])
         job = call(f"get job {job_id}", self.ws.jobs.get, retry=self.retry, job_id=job_id)
         settings = job.settings.as_dict() if job.settings else {}
@@ -394,13 +404,7 @@ class JobRollback:
                 update[key] = {**settings[key], "pause_status": "PAUSED"}
         if not update:
             return "no schedule to pause"
-        call(
-            f"pause job {job_id}",
-            self.ws.jobs.update,
-            retry=self.retry,
-            job_id=job_id,
-            new_settings=JobSettings.from_dict(update),
-        )
+        self._update(f"pause job {job_id}", job_id, update)
         return f"paused {', '.join(sorted(update))} (was {journal['remembered_schedule']})"
 
     def _step_cancel_runs(self, journal: dict[str, Any], options: RollbackOptions) -> str:
@@ -421,8 +425,6 @@ class JobRollback:
         return f"restored backup {journal['backup_version']} (applied paused)"
 
     def _step_resume_schedule(self, journal: dict[str, Any], options: RollbackOptions) -> str:
-        from databricks.sdk.service.jobs import JobSettings
-
         job_id = int(journal["job_id"])
         remembered: dict[str, str] = journal["remembered_schedule"]
         target = journal["target_settings"]
@@ -435,13 +437,7 @@ class JobRollback:
                 }
         if not update:
             return "the restored definition has no schedule"
-        call(
-            f"re-enable the schedule of job {job_id}",
-            self.ws.jobs.update,
-            retry=self.retry,
-            job_id=job_id,
-            new_settings=JobSettings.from_dict(update),
-        )
+        self._update(f"re-enable the schedule of job {job_id}", job_id, update)
         return "schedule set to " + ", ".join(f"{k} {v['pause_status']}" for k, v in sorted(update.items()))
 
     def _step_verify(self, journal: dict[str, Any], options: RollbackOptions) -> str:

@@ -150,6 +150,21 @@ def test_secret_scan_of_a_folder(tmp_path):
     assert result.state == ItemState.FAIL and any("leak.py:1" in e.value for e in result.evidence)
 
 
+def test_the_checklist_scans_find_what_the_deploy_checks_find(tmp_path):
+    # One set of patterns: a credential the library finds in a job spec, the repository scan
+    # and the job-spec lint find too (the verifiers once had patterns of their own, without these).
+    gcp = "AIza" + "SyA-1234567890abcdefghijklmnopqrstu"
+    azure = "abc" + "8Q~" + "x" * 34
+    (tmp_path / "conf.py").write_text(f'MAPS = "{gcp}"\nDB_PASSWORD = "hunter2hunter2"\nclient = "{azure}"\n')
+    result = run_verifier(item("secret_scan"), RunContext(), VerifierContext(repo=tmp_path))
+    found = sorted(e.value for e in result.evidence if "conf.py" in e.value)
+    assert result.state == ItemState.FAIL and [f.split(":")[1] for f in found] == ["1", "2", "3"]
+    assert not any(secret in e.value for e in result.evidence for secret in (gcp, azure, "hunter2"))
+    job = {**GOOD_JOB, "tasks": [{**GOOD_JOB["tasks"][0], "spark_env_vars": {"MAPS": gcp}}]}
+    (bad,) = [c for c in lint_document(job) if not c.ok]
+    assert bad.name == "prod-etl: no hard-coded credentials" and gcp not in str(bad.actual)
+
+
 def test_no_collect_scan_with_accept_marker(tmp_path):
     nb = tmp_path / "nb.py"
     nb.write_text(
@@ -266,3 +281,18 @@ def test_cli_list_show_and_bad_input_without_spark(capsys, tmp_path):
     assert f"{bad}:7: item 'a' needs a 'text'" in capsys.readouterr().err
     assert main(["checklist", "start", "prod-deploy", "--context", "oops"]) == 2
     assert "must be KEY=VALUE" in capsys.readouterr().err
+
+
+def test_names_come_from_the_item_else_the_run_and_unfilled_placeholders_do_not_count(tmp_path):
+    from dbx_ops.checklists.verifiers.base import NotAvailable, named
+
+    run = RunContext.from_dict({"tables": "a.b,c.d"})
+    assert named({"tables": "x.y, z.w"}, "tables", run.tables, "tables") == ["x.y", "z.w"]
+    assert named({"tables": "{tables}"}, "tables", run.tables, "tables") == ["a.b", "c.d"]
+    assert named({}, "scopes") == []
+    with pytest.raises(NotAvailable, match="no jobs named"):
+        named({"jobs": ["{jobs}"]}, "jobs", RunContext().jobs, "jobs")
+    ctx = VerifierContext(repo=tmp_path)
+    assert ctx.in_repo("rules.yml") == tmp_path / "rules.yml"
+    assert ctx.in_repo("/abs/rules.yml") == Path("/abs/rules.yml")
+    assert VerifierContext().in_repo("rules.yml") == Path("rules.yml")

@@ -107,3 +107,38 @@ def test_mask_keeps_shape_and_does_not_touch_the_input():
     out = mask_secrets(s)
     assert s["tasks"][0]["spark_env_vars"]["DATABRICKS_TOKEN"] == DAPI
     assert out["tasks"][0]["spark_env_vars"] == {"DATABRICKS_TOKEN": MASK, "OK": "1"}
+
+
+def test_source_text_scan_quoted_literals_shapes_and_the_allow_marker():
+    from dbx_ops.secrets import scan_text
+
+    text = "\n".join(
+        [
+            "password = dbutils.secrets.get('scope', 'key')",  # a call, not a literal
+            "token = get_token()",
+            'DB_PASSWORD = "hunter2hunter2"',
+            f"conn = connect(url, headers={{'Authorization': 'Bearer {DAPI}'}})",
+            f"ok = '{DAPI}'  # dbx-ops: allow-secret",
+            'TOKEN_URL = "https://login.example.com/oauth"',
+            'engine = create_engine("postgresql://bob:hunter2@db/x")',
+            "gh = 'ghp_" + "a" * 36 + "'",
+            'if token == "abcdefgh": pass',
+        ]
+    )
+    hits = scan_text(text)
+    assert [(h.line, h.kind) for h in hits] == [
+        (3, "password_like"),
+        (4, "databricks_token"),
+        (7, "password_like"),
+        (8, "github_token"),
+    ]
+    lines = text.splitlines()
+    assert lines[2][hits[0].start : hits[0].end] == "hunter2hunter2"
+    assert lines[6][hits[2].start : hits[2].end] == "hunter2"
+
+
+def test_chat_and_code_host_tokens_in_a_job_spec_are_found():
+    slack = "xoxb-" + "1234567890-abcdef"
+    findings = find_secrets(spec(spark_env_vars={"HOOK": slack, "GH": "ghp_" + "A1" * 18}))
+    assert [f.kind for f in findings] == ["slack_token", "github_token"]
+    assert slack not in json.dumps(mask_secrets(spec(spark_env_vars={"HOOK": slack})))

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -91,6 +91,11 @@ class VerifierContext:
             raise NotAvailable(hints.get(what, f"no {what}"))
         return value
 
+    def in_repo(self, path: str | Path) -> Path:
+        """``path``; a relative one is taken under the repository root when there is one."""
+        p = Path(path)
+        return p if p.is_absolute() or self.repo is None else Path(self.repo) / p
+
 
 VerifierFn = Callable[[Mapping[str, Any], RunContext, VerifierContext], VerifierResult]
 
@@ -142,6 +147,18 @@ def fill(value: Any, facts: Mapping[str, str]) -> Any:
     if isinstance(value, Mapping):
         return {k: fill(v, facts) for k, v in value.items()}
     return value
+
+
+def named(params: Mapping[str, Any], key: str, fallback: Iterable[str] = (), what: str = "") -> list[str]:
+    """The names an item's parameter ``key`` gives, else ``fallback`` (the run's own).
+
+    A value still holding a ``{placeholder}`` (a run fact that was not filled in) does not count.
+    With ``what``, naming nothing is :class:`NotAvailable` ("no tables named ...").
+    """
+    values = [v for v in as_list(params.get(key)) if "{" not in v] or list(fallback)
+    if not values and what:
+        raise NotAvailable(f"no {what} named (set the run's {what})")
+    return values
 
 
 def as_list(value: Any) -> list[str]:

@@ -68,10 +68,7 @@ def _resolve(path_param: Any, ctx: VerifierContext) -> Path:
         if ctx.repo is None:
             raise NotAvailable("no repository folder (give the item a path or run with --repo)")
         return Path(ctx.repo)
-    path = Path(text)
-    if not path.is_absolute() and ctx.repo is not None:
-        path = Path(ctx.repo) / path
-    return path
+    return ctx.in_repo(text)
 
 
 def iter_files(root: Path, suffixes: set[str] | None = None, max_bytes: int = 1_000_000) -> Iterator[Path]:
@@ -103,6 +100,14 @@ def _read(path: Path) -> str | None:
     return data.decode("utf-8", errors="replace")
 
 
+def _texts(root: Path, suffixes: set[str]) -> Iterator[tuple[str, str]]:
+    """``(name relative to root, text)`` of each readable text file under ``root``."""
+    for path in iter_files(root, suffixes):
+        text = _read(path)
+        if text is not None:
+            yield str(path.relative_to(root) if root.is_dir() else path.name), text
+
+
 @register(
     "secret_scan",
     "No hard-coded credentials (tokens, keys, passwords) in a repository folder.",
@@ -116,12 +121,9 @@ def verify_secret_scan(params: Mapping[str, Any], run: RunContext, ctx: Verifier
         return VerifierResult.failed(f"{root} does not exist")
     findings = []
     scanned = 0
-    for path in iter_files(root, TEXT_SUFFIXES):
-        text = _read(path)
-        if text is None:
-            continue
+    for name, text in _texts(root, TEXT_SUFFIXES):
         scanned += 1
-        findings += scan_text(text, str(path.relative_to(root) if root.is_dir() else path.name))
+        findings += scan_text(text, name)
     ev = [Evidence(EvidenceKind.FILE, str(root)), text_evidence(f"{scanned} files scanned")]
     if findings:
         return VerifierResult.failed(
@@ -156,13 +158,9 @@ def verify_no_collect(params: Mapping[str, Any], run: RunContext, ctx: VerifierC
         return VerifierResult.failed(f"{root} does not exist")
     hits = []
     files = 0
-    for path in iter_files(root, {".py", ".scala", ".ipynb"}):
-        text = _read(path)
-        if text is None:
-            continue
+    for name, text in _texts(root, {".py", ".scala", ".ipynb"}):
         files += 1
-        rel = path.relative_to(root) if root.is_dir() else path.name
-        hits += [f"{rel}:{line}: {call}()" for line, call in collect_uses(text)]
+        hits += [f"{name}:{line}: {call}()" for line, call in collect_uses(text)]
     ev = [Evidence(EvidenceKind.FILE, str(root)), text_evidence(f"{files} files scanned")]
     if hits:
         return VerifierResult.failed(
@@ -211,7 +209,7 @@ def verify_tests(params: Mapping[str, Any], run: RunContext, ctx: VerifierContex
     junit = str(params.get("junit") or "")
     args = params.get("pytest")
     if junit and "{" not in junit:
-        path = Path(junit) if Path(junit).is_absolute() or ctx.repo is None else Path(ctx.repo) / junit
+        path = ctx.in_repo(junit)
         if not path.is_file():
             return VerifierResult.failed(f"JUnit report {path} does not exist")
         try:

@@ -11,7 +11,7 @@ from dbx_ops.checklists.verifiers.base import (
     NotAvailable,
     VerifierContext,
     VerifierResult,
-    as_list,
+    named,
     register,
     text_evidence,
 )
@@ -32,13 +32,6 @@ def _report_problem(report: Any) -> str:
     return str(getattr(report, "status", "failed"))
 
 
-def _tables(params: Mapping[str, Any], run: RunContext) -> list[str]:
-    tables = [t for t in as_list(params.get("tables")) if "{" not in t] or list(run.tables)
-    if not tables:
-        raise NotAvailable("no tables named (set the run's tables)")
-    return tables
-
-
 @register(
     "snapshot_exists",
     "Each named table has a live, restorable snapshot (dbx_ops.snapshots registry; optional label).",
@@ -49,7 +42,7 @@ def verify_snapshots(params: Mapping[str, Any], run: RunContext, ctx: VerifierCo
     """Look each table up in the snapshot registry; restorable = not dropped/expired and within retention."""
     from dbx_ops.snapshots.registry import Registry, qualify, same_table
 
-    tables = _tables(params, run)
+    tables = named(params, "tables", run.tables, "tables")
     label = str(params.get("label") or "")
     registry = Registry(ctx.spark, ctx.store)
     now = as_utc(ctx.now())
@@ -87,13 +80,13 @@ def verify_validation(params: Mapping[str, Any], run: RunContext, ctx: VerifierC
     """Validate each table; evidence per table (ok or the first failing check)."""
     from dbx_ops.validation.validator import Validator
 
-    tables = _tables(params, run)
+    tables = named(params, "tables", run.tables, "tables")
     baseline = params.get("baseline") or "previous"
     rules = params.get("rules") or None
     if isinstance(rules, str) and ("{" in rules or not rules):
         rules = None
-    if isinstance(rules, str) and ctx.repo is not None and not Path(rules).is_absolute():
-        rules = str(Path(ctx.repo) / rules)
+    if isinstance(rules, str):
+        rules = str(ctx.in_repo(rules))
     validator = Validator(ctx.spark, ctx.store)
     evidence, failed = [], []
     for table in tables:
@@ -118,11 +111,10 @@ def verify_env(params: Mapping[str, Any], run: RunContext, ctx: VerifierContext)
     from dbx_ops.deps.envcheck import check_environment
 
     lock = str(params.get("lock") or "")
-    path = Path(lock) if lock and "{" not in lock else ctx.lock
-    if path is None:
+    given = Path(lock) if lock and "{" not in lock else ctx.lock
+    if given is None:
         raise NotAvailable("no lock file (set the item's lock or run with --lock)")
-    if not path.is_absolute() and ctx.repo is not None:
-        path = Path(ctx.repo) / path
+    path = ctx.in_repo(given)
     if not path.is_file():
         raise NotAvailable(f"lock file {path} does not exist")
     strays = str(params.get("strays", "true")).lower() not in ("false", "0", "no")
@@ -150,9 +142,7 @@ def verify_jobs_health(params: Mapping[str, Any], run: RunContext, ctx: Verifier
     """Check each job's health; HEALTHY passes, anything else fails with its status."""
     from dbx_ops.jobs.health import JobHealthChecker
 
-    jobs = [j for j in as_list(params.get("jobs")) if "{" not in j] or list(run.jobs)
-    if not jobs:
-        raise NotAvailable("no jobs named (set the run's jobs)")
+    jobs = named(params, "jobs", run.jobs, "jobs")
     checker = JobHealthChecker(ctx.ws, store=ctx.store)
     evidence, bad = [], []
     for job in jobs:

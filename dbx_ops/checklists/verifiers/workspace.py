@@ -18,7 +18,7 @@ from dbx_ops.checklists.verifiers.base import (
     NotAvailable,
     VerifierContext,
     VerifierResult,
-    as_list,
+    named,
     register,
     text_evidence,
 )
@@ -72,13 +72,6 @@ def _job_settings(ws: Any, jobs: list[str]) -> list[tuple[str, dict[str, Any]]]:
     return out
 
 
-def _jobs(params: Mapping[str, Any], run: RunContext) -> list[str]:
-    jobs = [j for j in as_list(params.get("jobs")) if "{" not in j] or list(run.jobs)
-    if not jobs:
-        raise NotAvailable("no jobs named (set the run's jobs)")
-    return jobs
-
-
 @register(
     "secret_scopes_exist",
     "Secret scopes (and scope/key pairs) exist: those named and those jobs reference as {{secrets/s/k}}.",
@@ -89,8 +82,8 @@ def verify_secret_scopes(params: Mapping[str, Any], run: RunContext, ctx: Verifi
     """List scopes (and keys) and compare with what is wanted."""
     from dbx_ops.secrets import SECRET_REF
 
-    wanted = {s for s in as_list(params.get("scopes")) if "{" not in s}
-    named_jobs = [j for j in as_list(params.get("jobs")) if "{" not in j] or list(run.jobs)
+    wanted = set(named(params, "scopes"))
+    named_jobs = named(params, "jobs", run.jobs)
     if named_jobs:
         import json
 
@@ -176,7 +169,7 @@ def verify_ip_lists(params: Mapping[str, Any], run: RunContext, ctx: VerifierCon
 )
 def verify_run_as(params: Mapping[str, Any], run: RunContext, ctx: VerifierContext) -> VerifierResult:
     """Each named job's ``run_as`` is a service principal."""
-    jobs = _jobs(params, run)
+    jobs = named(params, "jobs", run.jobs, "jobs")
     bad, ev = [], []
     for name, settings in _job_settings(ctx.ws, jobs):
         run_as = settings.get("run_as") or {}
@@ -199,7 +192,7 @@ def verify_run_as(params: Mapping[str, Any], run: RunContext, ctx: VerifierConte
 )
 def verify_policies(params: Mapping[str, Any], run: RunContext, ctx: VerifierContext) -> VerifierResult:
     """Each job/task new_cluster has ``policy_id``; the policies exist in the workspace."""
-    jobs = _jobs(params, run)
+    jobs = named(params, "jobs", run.jobs, "jobs")
     bad, used = [], set()
     for name, settings in _job_settings(ctx.ws, jobs):
         clusters = [
