@@ -104,7 +104,8 @@ def main() -> None:
             summary[f"pin_{key}_s"] = statistics.median(pins)
             summary[f"ctas_{key}_s"] = statistics.median(ctas)
             print(
-                f"{key:5} {n:>11,} rows: pin {summary[f'pin_{key}_s']:.2f}s, CTAS copy {summary[f'ctas_{key}_s']:.2f}s"
+                f"{key:5} {n:>11,} rows: pin {summary[f'pin_{key}_s']:.2f}s, "
+                f"CTAS copy {summary[f'ctas_{key}_s']:.2f}s"
             )
         summary["pin_ratio_large_over_small"] = summary["pin_large_s"] / summary["pin_small_s"]
         summary["ctas_ratio_large_over_small"] = summary["ctas_large_s"] / summary["ctas_small_s"]
@@ -152,8 +153,9 @@ def main() -> None:
     )
     print(
         f"{args.large:,} rows: bare RESTORE {summary['raw_restore_sql_s']:.2f}s, dbx_ops restore "
-        f"{summary['restore_s']:.2f}s ({summary['restore_over_raw']:.2f}x, goal <= 1.3), with the fingerprint "
-        f"proof {summary['restore_with_fingerprint_s']:.2f}s ({summary['restore_with_fingerprint_over_raw']:.2f}x); "
+        f"{summary['restore_s']:.2f}s ({summary['restore_over_raw']:.2f}x, goal <= 1.3), "
+        f"with the fingerprint proof {summary['restore_with_fingerprint_s']:.2f}s "
+        f"({summary['restore_with_fingerprint_over_raw']:.2f}x); "
         f"SQL executions: bare {counts['bare_restore']}, dbx_ops {counts['restore']}"
     )
     if rewrite_s:
