@@ -9,6 +9,7 @@ Only three numbers come back to the driver.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -61,16 +62,25 @@ def fingerprint_query(source: str, columns: list[tuple[str, str]]) -> str:
     return f"SELECT {aggregate} FROM (SELECT {row_hash} AS h FROM {source})"  # noqa: S608 - all quoted
 
 
-def table_fingerprint(spark: Any, table: TableName, version: int | None = None) -> Fingerprint:
+def table_fingerprint(
+    spark: Any, table: TableName, version: int | None = None, schema_json: str | None = None
+) -> Fingerprint:
     """Compute the fingerprint of ``table`` (at ``version`` when given) with one Spark aggregation.
 
     Args:
         spark: a Spark session.
         table: the table.
         version: a Delta version to time-travel to; the current one when None.
+        schema_json: the schema of that version (Spark JSON) when the caller already holds it;
+            read from the table when None.
     """
     source = table.sql if version is None else f"{table.sql} VERSION AS OF {int(version)}"
-    schema = spark.sql(f"SELECT * FROM {source}").schema  # noqa: S608 - source is quoted
+    if schema_json:
+        from pyspark.sql.types import StructType
+
+        schema = StructType.fromJson(json.loads(schema_json))
+    else:
+        schema = spark.sql(f"SELECT * FROM {source}").schema  # noqa: S608 - source is quoted
     columns = [(f.name, f.dataType.simpleString()) for f in schema.fields]
     row = spark.sql(fingerprint_query(source, columns)).first()
     return Fingerprint(rows=int(row["n"]), hash_sum=int(row["s"]), hash_xor=int(row["x"]))

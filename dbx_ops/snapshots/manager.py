@@ -423,8 +423,10 @@ class Snapshots:
         )
         return lines
 
-    def _select(self, label: str, tables: Iterable[str] | None) -> list[SnapshotRecord]:
-        records = self.registry.label_records(label)
+    def _select(
+        self, label: str, tables: Iterable[str] | None, events: list[SnapshotEvent] | None = None
+    ) -> list[SnapshotRecord]:
+        records = self.registry.label_records(label, events=events)
         if tables is None:
             return records
         wanted = [qualify(self.spark, t) for t in tables]
@@ -456,11 +458,13 @@ class Snapshots:
         """
         from dbx_ops.snapshots.restore import Restorer
 
-        records = self._select(label, tables)
+        validate_label(label)
+        events = self.registry.events(label)  # read once: for the live records and for resume
+        records = self._select(label, tables, events)
         restorer = Restorer(
             self.spark, self.registry, max_attempts=max_attempts, now=self.now, progress=self.progress
         )
-        return restorer.restore(label, records, dry_run=dry_run, fingerprint=fingerprint)
+        return restorer.restore(label, records, dry_run=dry_run, fingerprint=fingerprint, events=events)
 
 
 def snapshot(

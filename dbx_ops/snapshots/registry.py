@@ -299,12 +299,22 @@ class Registry:
             df = df.where(F.col("label") == F.lit(label))
         return sorted((SnapshotEvent.from_row(r.asDict()) for r in df.collect()), key=lambda e: e.at)
 
-    def ended(self, label: str | None = None) -> dict[tuple[str, str], SnapshotEvent]:
-        """The drop/expiry event of each ``(label, table_name)`` that has one."""
-        return {(e.label, e.table_name): e for e in self.events(label) if e.event in ENDING_EVENTS}
+    def ended(
+        self, label: str | None = None, events: list[SnapshotEvent] | None = None
+    ) -> dict[tuple[str, str], SnapshotEvent]:
+        """The drop/expiry event of each ``(label, table_name)`` that has one.
 
-    def label_records(self, label: str, include_ended: bool = False) -> list[SnapshotRecord]:
+        ``events``: the label's events when the caller has read them already (not read again).
+        """
+        known = self.events(label) if events is None else events
+        return {(e.label, e.table_name): e for e in known if e.event in ENDING_EVENTS}
+
+    def label_records(
+        self, label: str, include_ended: bool = False, events: list[SnapshotEvent] | None = None
+    ) -> list[SnapshotRecord]:
         """The records of one label (live ones unless ``include_ended``).
+
+        ``events``: the label's events when the caller has read them already (not read again).
 
         Raises:
             NotFoundError: when the label has no (live) snapshot.
@@ -317,7 +327,7 @@ class Registry:
             )
         if include_ended:
             return records
-        ended = self.ended(label)
+        ended = self.ended(label, events)
         live = [r for r in records if (r.label, r.table_name) not in ended]
         if not live:
             how = sorted({e.event for e in ended.values()})

@@ -11,6 +11,17 @@ content fingerprint equal the snapshot). ``ignoreMissingFiles`` is never set.
 A labelled set is restored table by table in order; when one fails the error
 says which tables were restored and which not, and running the same restore
 again resumes (tables already back are recognised and skipped).
+
+What it costs per table is fixed and small: one ``DESCRIBE DETAIL`` and one
+``DESCRIBE HISTORY`` for the plan (the latest commit and the commits to undo
+come from the same history read), one ``DESCRIBE HISTORY ... LIMIT 1`` right
+before the ``RESTORE`` to see that no writer committed meanwhile, the
+``RESTORE``, then ``DESCRIBE DETAIL``, ``DESCRIBE HISTORY`` and one aggregate
+(``count(*)`` from the Delta log, or the fingerprint, which counts too) for
+the proof. The label's audit events are read once and the new ones are
+appended in one commit at the end of the batch (or when a table fails); a
+process killed before that append leaves the RESTORE commits in Delta's
+history, and the next run records the events it finds missing.
 """
 
 from __future__ import annotations
@@ -115,8 +126,17 @@ class Restorer:
         records: Sequence[SnapshotRecord],
         dry_run: bool = False,
         fingerprint: bool = True,
+        events: Sequence[SnapshotEvent] | None = None,
     ) -> RestoreReport:
         """Restore the given records of ``label`` in order (or plan it, with ``dry_run``).
+
+        Args:
+            label: the snapshot label.
+            records: its records to restore, in order.
+            dry_run: plan only (every table's plan, refusals included); nothing is written.
+            fingerprint: prove the content with the fingerprint (one scan of the table).
+            events: the label's audit events when the caller has just read them; read once
+                here when None.
 
         Returns:
             The report; for a dry run every table's plan, refusals included.
@@ -128,10 +148,11 @@ class Restorer:
         """
         started = self.now()
         user = runtime.current_user(self.spark)
+        known = list(events) if events is not None else self.registry.events(label)
         with self.progress.task(
             f"restore plan {label}" if dry_run else f"restore {label}", len(records)
         ) as bar:
-            results = self._restore_all(label, records, dry_run, fingerprint, user, started, bar)
+            results = self._restore_all(label, records, dry_run, fingerprint, user, started, bar, known)
         report = RestoreReport(label, dry_run, started, self.now(), tuple(results), user)
         logger.info(report.summary())
         return report
@@ -145,12 +166,14 @@ class Restorer:
         user: str | None,
         started: Any,
         bar: Progress,
+        known: list[SnapshotEvent],
     ) -> list[TableRestoreResult]:
         results: list[TableRestoreResult] = []
+        pending: list[SnapshotEvent] = []  # appended in one commit when the batch ends or fails
         for i, record in enumerate(records):
             try:
                 try:
-                    result = self._table(label, record, dry_run, fingerprint)
+                    result = self._table(label, record, dry_run, fingerprint, known)
                 except DbxOpsError:
                     raise
                 except Exception as unexpected:
@@ -171,17 +194,20 @@ class Restorer:
                     for r in records[i + 1 :]
                 ]
                 report = RestoreReport(label, dry_run, started, self.now(), tuple(results), user)
-                self._event(label, record, EventKind.RESTORE_FAILED, user, None, str(exc))
+                pending.append(self._new_event(label, record, EventKind.RESTORE_FAILED, user, None, str(exc)))
+                self._record(pending)
                 raise _with_report(exc, report) from exc
             results.append(result)
             bar.advance(record.table_name, result.ok, str(result.status))
             if not dry_run and result.status == RESTORED:
                 detail = json.dumps({"ok": result.ok, "checks": [c.to_dict() for c in result.checks]})
-                self._event(label, record, EventKind.RESTORED, user, result.version_after, detail)
+                pending.append(
+                    self._new_event(label, record, EventKind.RESTORED, user, result.version_after, detail)
+                )
             elif (
                 not dry_run
                 and result.status == ALREADY_RESTORED
-                and not self._recorded(label, record, result)
+                and not _recorded(known, record, result.version_after)
             ):
                 # Killed after the RESTORE committed and before its event was written: Delta's
                 # history is the proof, so the audit gets the event it is missing.
@@ -192,22 +218,19 @@ class Restorer:
                         "recorded_on_resume": True,
                     }
                 )
-                self._event(label, record, EventKind.RESTORED, user, result.version_after, detail)
+                pending.append(
+                    self._new_event(label, record, EventKind.RESTORED, user, result.version_after, detail)
+                )
+        self._record(pending)
         return results
-
-    def _recorded(self, label: str, r: SnapshotRecord, result: TableRestoreResult) -> bool:
-        return any(
-            e.event == EventKind.RESTORED
-            and e.version == result.version_after
-            and same_table(e.table_name, r.table_name)
-            for e in self.registry.events(label)
-        )
 
     # -- one table ------------------------------------------------------------------
 
-    def _table(self, label: str, r: SnapshotRecord, dry_run: bool, fingerprint: bool) -> TableRestoreResult:
+    def _table(
+        self, label: str, r: SnapshotRecord, dry_run: bool, fingerprint: bool, known: list[SnapshotEvent]
+    ) -> TableRestoreResult:
         name = r.table
-        plan = self._plan(label, r, check_files=dry_run)
+        plan = self._plan(r, known, check_files=dry_run)
         base = TableRestoreResult(
             table_name=r.table_name,
             snapshot_version=r.version,
@@ -221,7 +244,7 @@ class Restorer:
             return base
         if plan.status in (NO_OP, ALREADY_RESTORED):
             expected = self._expected_fingerprint(r, plan.method) if fingerprint else None
-            checks = self._checks(r, name, plan.state.version, plan.method, expected, fingerprint)
+            checks = self._checks(r, plan.state, plan.method, expected, fingerprint)
             return replace(base, version_after=plan.state.version, checks=checks)
 
         expected = None
@@ -231,23 +254,23 @@ class Restorer:
             except Exception as exc:
                 if not is_missing_data(exc):
                     raise
-                plan = self._plan(label, r, check_files=True)  # a copy, or a clear refusal
+                plan = self._plan(r, known, check_files=True)  # a copy, or a clear refusal
                 expected = self._expected_fingerprint(r, plan.method)
         attempt = 0
         while True:
             attempt += 1
             if self.before_restore is not None:
                 self.before_restore(r, attempt)
-            now_state = self._same_table(r)
-            if now_state.version != plan.state.version:
+            moved = self._moved_since(r, plan.state)
+            if moved is not None:
                 if attempt >= self.max_attempts:
                     raise ConcurrentModificationError(
-                        f"{name} kept changing while being restored (now v{now_state.version}); "
+                        f"{name} kept changing while being restored (now v{moved}); "
                         f"gave up after {attempt} attempts and left the table untouched: "
                         "pause its writers and run the restore again."
                     )
-                logger.info("%s moved to v%d since the plan; planning again", name, now_state.version)
-                plan = self._plan(label, r, check_files=False)
+                logger.info("%s moved to v%d since the plan; planning again", name, moved)
+                plan = self._plan(r, known, check_files=False)
                 self._sleep(attempt)
                 continue
             try:
@@ -269,7 +292,7 @@ class Restorer:
                             "again."
                         ) from exc
                     logger.info("%s: concurrent commit during restore, retrying", name)
-                    plan = self._plan(label, r, check_files=False)
+                    plan = self._plan(r, known, check_files=False)
                     self._sleep(attempt)
                     continue
                 raise RestoreError(
@@ -277,12 +300,12 @@ class Restorer:
                     f"is still at v{plan.state.version}."
                 ) from exc
             break
-        after = self.tables.latest_commit(name).version
-        checks = self._checks(r, name, after, plan.method, expected, fingerprint, plan.state.version)
+        after = self.tables.state(name, since=plan.state.version)
+        checks = self._checks(r, after, plan.method, expected, fingerprint, plan.state.version)
         return replace(
             base,
             version_before=plan.state.version,
-            version_after=after,
+            version_after=after.version,
             method=plan.method,
             status=RESTORED,
             commits_undone=plan.commits,
@@ -291,6 +314,20 @@ class Restorer:
             message=f"undid {len(plan.commits)} commit(s) with {plan.method}",
         )
 
+    def _moved_since(self, r: SnapshotRecord, planned: TableState) -> int | None:
+        """The version the table moved to since the plan read it, or None when it did not move.
+
+        One ``DESCRIBE HISTORY ... LIMIT 1``: a new commit changes the latest version, and a
+        table dropped and recreated meanwhile has another latest commit time (or none).
+        """
+        try:
+            head = self.tables.latest_commit(r.table)
+        except Exception:
+            return self._same_table(r).version  # gone or recreated: refused here, with the reason
+        if head.version == planned.version and head.timestamp == planned.commit_timestamp:
+            return None
+        return head.version
+
     def _sleep(self, attempt: int) -> None:
         if self.backoff_seconds > 0:
             time.sleep(self.backoff_seconds * (2 ** (attempt - 1)))
@@ -298,7 +335,7 @@ class Restorer:
     def _same_table(self, r: SnapshotRecord) -> TableState:
         name = r.table
         try:
-            state = self.tables.state(name)
+            state = self.tables.state(name, since=r.version)
         except NotFoundError:
             copy = f" Its copy {r.clone_target} still holds the data." if r.clone_target else ""
             raise _refusal(
@@ -313,14 +350,14 @@ class Restorer:
             )
         return state
 
-    def _plan(self, label: str, r: SnapshotRecord, check_files: bool = True) -> _Plan:
+    def _plan(self, r: SnapshotRecord, known: list[SnapshotEvent], check_files: bool = True) -> _Plan:
         name = r.table
         state = self._same_table(r)
         if state.version == r.version:
             return _Plan(
                 state, (), METHOD_NONE, NO_OP, f"table is at snapshot version {r.version}; nothing to do"
             )
-        if self._already_restored(label, r, state):
+        if _already_restored(known, r, state):
             return _Plan(
                 state,
                 (),
@@ -328,12 +365,15 @@ class Restorer:
                 ALREADY_RESTORED,
                 f"restored to v{r.version} already (now v{state.version})",
             )
-        commits = tuple(self.tables.commits_since(name, r.version))
-        # A dry run opens every data file of the version; a real run leaves that to
-        # RESTORE, which checks them itself and refuses before committing.
-        problem = self.tables.log_reachable(name, r.version)
-        if problem is None and check_files:
-            problem = self.tables.version_readable(name, r.version)
+        commits = state.commits
+        # A dry run checks that the log still reaches the version and opens every data file
+        # of it; a real run leaves both to RESTORE, which checks them itself and refuses
+        # before committing (the refusal is then told apart from other failures).
+        problem = None
+        if check_files:
+            problem = self.tables.log_reachable(name, r.version)
+            if problem is None:
+                problem = self.tables.version_readable(name, r.version)
         if problem is None:
             method = METHOD_RESTORE
         elif r.clone_target and self._copy_readable(r.clone_target):
@@ -342,17 +382,6 @@ class Restorer:
             raise _unrestorable(r, problem)
         note = f"will undo {len(commits)} commit(s) with {method}"
         return _Plan(state, commits, method, PLANNED, note)
-
-    def _already_restored(self, label: str, r: SnapshotRecord, state: TableState) -> bool:
-        head = self.tables.latest_commit(r.table)
-        if head.operation == "RESTORE" and head.parameters.get("version") == str(r.version):
-            return True
-        return any(
-            e.event == EventKind.RESTORED
-            and e.version == state.version
-            and same_table(e.table_name, r.table_name)
-            for e in self.registry.events(label)
-        )
 
     def _copy_readable(self, clone_target: str) -> bool:
         target = parse_table_name(clone_target)
@@ -368,9 +397,14 @@ class Restorer:
             return Fingerprint.parse(r.fingerprint)
         if method == METHOD_COPY and r.clone_target:
             return table_fingerprint(self.spark, parse_table_name(r.clone_target))
-        if method == METHOD_RESTORE or self.tables.version_readable(r.table, r.version) is None:
-            return table_fingerprint(self.spark, r.table, r.version)
-        return None
+        if method == METHOD_RESTORE:
+            return table_fingerprint(self.spark, r.table, r.version, r.schema_json)
+        try:
+            return table_fingerprint(self.spark, r.table, r.version, r.schema_json)
+        except Exception as exc:
+            if is_missing_data(exc):
+                return None  # the version is gone: the fingerprint check says it was skipped
+            raise
 
     def _execute(self, r: SnapshotRecord, name: TableName, method: str) -> None:
         if method == METHOD_RESTORE:
@@ -420,17 +454,24 @@ class Restorer:
     def _checks(
         self,
         r: SnapshotRecord,
-        name: TableName,
-        version_after: int,
+        state: TableState,
         method: str,
         expected: Fingerprint | None,
         fingerprint: bool,
         version_before: int | None = None,
     ) -> tuple[Check, ...]:
-        checks = [self._history_check(r, name, version_after, method, version_before)]
-        state = self.tables.state(name)
-        rows = self.tables.row_count(name)
+        """The proof, from the state read after the restore (``state``) and one aggregate.
+
+        The fingerprint counts the rows as it hashes them, so with it the row count costs
+        nothing more; without it, ``count(*)`` at the state's version comes from the log.
+        """
+        name = state.name
+        checks = [self._history_check(r, state, method, version_before)]
+        actual: Fingerprint | None = None
+        if fingerprint and expected is not None:
+            actual = table_fingerprint(self.spark, name, state.version, state.schema_json or None)
         if r.row_count is not None:
+            rows = actual.rows if actual is not None else self.tables.row_count(name, state.version)
             checks.append(Check("row count", rows == r.row_count, str(r.row_count), str(rows)))
         if r.schema_json:
             diff = schema_diff(r.schema_json, state.schema_json)
@@ -438,7 +479,7 @@ class Restorer:
         pdiff = properties_diff(r.properties, state.properties)
         checks.append(Check("properties", not pdiff, f"{len(r.properties)} properties", pdiff or "equal"))
         if fingerprint:
-            if expected is None:
+            if expected is None or actual is None:
                 checks.append(
                     Check(
                         "fingerprint",
@@ -448,17 +489,16 @@ class Restorer:
                     )
                 )
             else:
-                actual = table_fingerprint(self.spark, name)
                 checks.append(Check("fingerprint", actual == expected, str(expected), str(actual)))
         return tuple(checks)
 
     def _history_check(
-        self, r: SnapshotRecord, name: TableName, version_after: int, method: str, version_before: int | None
+        self, r: SnapshotRecord, state: TableState, method: str, version_before: int | None
     ) -> Check:
+        head = state.head
         if method == METHOD_NONE:
-            head = self.tables.latest_commit(name)
-            if head.version == r.version:
-                return Check("history", True, f"v{r.version}", f"table at v{head.version}")
+            if head is None or head.version == r.version:
+                return Check("history", True, f"v{r.version}", f"table at v{state.version}")
             ok = head.operation == "RESTORE" and head.parameters.get("version") == str(r.version)
             return Check(
                 "history",
@@ -467,7 +507,7 @@ class Restorer:
                 f"v{head.version} {head.operation} {head.parameters}",
             )
         if method == METHOD_RESTORE:
-            commit = self._find_restore(name, r.version, version_before)
+            commit = _find_restore(state.commits, r.version)
             if commit is None:
                 return Check("history", False, f"RESTORE to v{r.version}", "no such RESTORE commit found")
             clean = (
@@ -477,17 +517,10 @@ class Restorer:
             if not clean:
                 actual += f" (read v{commit.read_version}: another commit landed first)"
             return Check("history", clean, f"RESTORE to v{r.version}", actual)
-        commit_after = self.tables.commit(name, version_after)
-        op = commit_after.operation if commit_after else "?"
-        return Check("history", True, f"copy back from {r.clone_target}", f"v{version_after} {op}")
+        op = head.operation if head is not None else "?"
+        return Check("history", True, f"copy back from {r.clone_target}", f"v{state.version} {op}")
 
-    def _find_restore(self, name: TableName, version: int, since: int | None) -> CommitInfo | None:
-        for commit in reversed(self.tables.commits_since(name, since if since is not None else version)):
-            if commit.operation == "RESTORE" and commit.parameters.get("version") == str(version):
-                return commit
-        return None
-
-    def _event(
+    def _new_event(
         self,
         label: str,
         r: SnapshotRecord,
@@ -495,13 +528,39 @@ class Restorer:
         user: str | None,
         version: int | None,
         detail: str,
-    ) -> None:
+    ) -> SnapshotEvent:
+        return SnapshotEvent(label, r.table_name, event, self.now(), user, version, detail)
+
+    def _record(self, events: list[SnapshotEvent]) -> None:
+        """Append the batch's audit events in one commit (a failure to write them is logged, not raised)."""
+        if not events:
+            return
         try:
-            self.registry.add_events(
-                [SnapshotEvent(label, r.table_name, event, self.now(), user, version, detail)]
-            )
+            self.registry.add_events(events)
         except Exception:
-            logger.warning("could not record the %s event of %s", event, r.table_name, exc_info=True)
+            names = ", ".join(f"{e.event} {e.table_name}" for e in events)
+            logger.warning("could not record the audit events (%s)", names, exc_info=True)
+
+
+def _recorded(known: list[SnapshotEvent], r: SnapshotRecord, version: int | None) -> bool:
+    return any(
+        e.event == EventKind.RESTORED and e.version == version and same_table(e.table_name, r.table_name)
+        for e in known
+    )
+
+
+def _already_restored(known: list[SnapshotEvent], r: SnapshotRecord, state: TableState) -> bool:
+    head = state.head
+    if head is not None and head.operation == "RESTORE" and head.parameters.get("version") == str(r.version):
+        return True
+    return _recorded(known, r, state.version)
+
+
+def _find_restore(commits: Sequence[CommitInfo], version: int) -> CommitInfo | None:
+    for commit in reversed(commits):
+        if commit.operation == "RESTORE" and commit.parameters.get("version") == str(version):
+            return commit
+    return None
 
 
 def _unrestorable(r: SnapshotRecord, problem: str) -> RestoreError:

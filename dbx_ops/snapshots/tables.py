@@ -90,6 +90,10 @@ class TableState:
     num_files: int | None = None
     size_in_bytes: int | None = None
     schema_json: str = ""
+    #: The latest commit (the one ``version`` names).
+    head: CommitInfo | None = None
+    #: Commits after the ``since`` version :meth:`DeltaTables.state` was asked for, oldest first.
+    commits: tuple[CommitInfo, ...] = ()
 
 
 class DeltaTables:
@@ -124,15 +128,28 @@ class DeltaTables:
             raise NotFoundError(f"Table {table} has no Delta history.")
         return _commit(rows[0].asDict())
 
-    def state(self, table: TableName, attempts: int = 5) -> TableState:
+    def state(self, table: TableName, attempts: int = 5, since: int | None = None) -> TableState:
         """The table's current state, read consistently (again if a commit lands while reading).
 
         ``DESCRIBE DETAIL``'s ``lastModified`` is the latest commit's time, so detail and
         history agree when the two timestamps match.
+
+        Args:
+            table: the table.
+            attempts: reads to try while commits keep landing.
+            since: also return the commits after this version (``TableState.commits``), read
+                by the same ``DESCRIBE HISTORY`` that finds the latest commit: one history
+                read gives both.
         """
         for _ in range(max(1, attempts)):
             detail = self._detail(table)
-            head = self.latest_commit(table)
+            commits: tuple[CommitInfo, ...] = ()
+            if since is None:
+                head = self.latest_commit(table)
+            else:
+                newest_first = self.history(table, since)
+                head = newest_first[0] if newest_first else self.latest_commit(table)
+                commits = tuple(reversed([c for c in newest_first if c.version > since]))
             modified = detail.get("lastModified")
             if modified is not None and as_utc(modified) != head.timestamp:
                 logger.info("%s changed while being read; reading again", table)
@@ -152,10 +169,23 @@ class DeltaTables:
                 num_files=detail.get("numFiles"),
                 size_in_bytes=detail.get("sizeInBytes"),
                 schema_json=self.schema_json(table, head.version),
+                head=head,
+                commits=commits,
             )
         raise SnapshotError(
             f"Table {table} kept changing while its state was read; try again when writes pause."
         )
+
+    def history(self, table: TableName, since: int, limit: int = 1000) -> list[CommitInfo]:
+        """Commits from ``since`` on (``since`` itself included), newest first, at most ``limit``.
+
+        One ``DESCRIBE HISTORY``; the first row is the latest commit.
+        """
+        from pyspark.sql import functions as F
+
+        df = self.spark.sql(f"DESCRIBE HISTORY {table.sql}").where(F.col("version") >= F.lit(int(since)))
+        rows = df.orderBy(F.col("version").desc()).limit(limit + 1).collect()
+        return [_commit(r.asDict()) for r in rows]
 
     def exists(self, table: TableName) -> bool:
         """True when the table exists and is a Delta table."""
