@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dbx_ops import render
+from dbx_ops.errors import InvalidInputError
 from dbx_ops.validation.delta_log import DeltaLogReader, LogStats
 from dbx_ops.validation.model import ColumnProfile, TableProfile, type_kind
 
@@ -393,9 +394,14 @@ class SourcedProfiler:
         """
         schema = tuple((f.name, f.dataType.simpleString()) for f in src.df.schema.fields)
         types = dict(schema)
-        chosen = (
-            [n for n, _ in schema] if columns is None else [c for c in dict.fromkeys(columns) if c in types]
-        )
+        if columns is not None:
+            missing = [c for c in columns if c not in types]
+            if missing:
+                raise InvalidInputError(
+                    f"Column(s) {', '.join(repr(c) for c in missing)} are not in "
+                    f"{src.table_name or 'the DataFrame'}; it has {', '.join(types)}."
+                )
+        chosen = [n for n, _ in schema] if columns is None else list(dict.fromkeys(columns))
         request = MetricRequest(
             columns=tuple(chosen),
             types=types,
