@@ -17,6 +17,11 @@ _BASELINE_HELP = (
     '(e.g. partition:"date = current_date() - 1")'
 )
 
+_EXPLAIN_HELP = (
+    "say per metric where it came from: the Delta log (no data read), a stored profile of the same "
+    "table version, or the data, and why a cheaper source could not answer it"
+)
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
@@ -30,6 +35,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--columns", help="comma-separated columns (default: all; '' for the row count only)")
     p.add_argument("--where", help='rows to profile, a boolean SQL expression: "date = current_date()"')
     p.add_argument("--no-save", action="store_true", help="do not append the profile to the metrics table")
+    p.add_argument("--explain", action="store_true", help=_EXPLAIN_HELP)
     add_json_flag(p)
     p.set_defaults(handler=run_profile)
 
@@ -46,6 +52,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     v.add_argument("--html", type=Path, metavar="FILE", help="also write the report as HTML to FILE")
     v.add_argument("--markdown", type=Path, metavar="FILE", help="also write the report as Markdown to FILE")
     v.add_argument("--no-save", action="store_true", help="do not store the profile and verdicts")
+    v.add_argument("--explain", action="store_true", help=_EXPLAIN_HELP)
     add_json_flag(v)
     v.set_defaults(handler=run_validate)
 
@@ -71,7 +78,7 @@ def run_profile(args: argparse.Namespace) -> int:
     check_delta_source(args.table)
     if args.where is not None:
         check_filter(args.where)
-    prof = _validator().profile(
+    prof, sources = _validator().profile_with_sources(
         args.table, columns=_columns(args.columns), where=args.where, save=not args.no_save
     )
 
@@ -91,9 +98,10 @@ def run_profile(args: argparse.Namespace) -> int:
                     "top": ", ".join(k for k, _ in c.categories.counts[:3]) if c.categories else "",
                 }
             )
-        return head + ("\n" + table(rows) if rows else "")
+        text = head + ("\n" + table(rows) if rows else "")
+        return f"{text}\n{sources.to_text()}" if args.explain else text
 
-    emit(args, prof.to_dict(), human)
+    emit(args, {**prof.to_dict(), "sources": sources.to_dict()}, human)
     return 0
 
 
@@ -147,5 +155,9 @@ def run_validate(args: argparse.Namespace) -> int:
                 path.write_text(text(), encoding="utf-8")
             except OSError as exc:
                 raise InvalidInputError(f"Cannot write the report to {path}: {exc.strerror}.") from exc
-    emit(args, report.to_dict(), report.to_text)
+
+    def human() -> str:
+        return f"{report.to_text()}\n{report.explain()}" if args.explain else report.to_text()
+
+    emit(args, report.to_dict(), human)
     return 0 if report.ok else 1

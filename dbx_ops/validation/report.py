@@ -18,12 +18,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from dbx_ops import render
 from dbx_ops.errors import DbxOpsError, ValidationFailedError
 from dbx_ops.validation.rules import RuleResult
 from dbx_ops.verdict import Verdict
+
+if TYPE_CHECKING:
+    from dbx_ops.validation.planner import MetricSources
 
 
 class ValidationStatus(StrEnum):
@@ -51,6 +54,8 @@ class ValidationReport(Verdict):
             profile became the baseline of the next run; rules comparing with a baseline were skipped.
         note: one sentence shown with the verdict (what a first run did), or None.
         validated_at: when the verdicts were made (UTC), from the validator's clock.
+        sources: where each metric of the current profile came from (the Delta log, a stored
+            profile of the same version, the data), None when not recorded.
     """
 
     error_class: ClassVar[type[DbxOpsError]] = ValidationFailedError
@@ -65,6 +70,7 @@ class ValidationReport(Verdict):
     first_run: bool = False
     note: str | None = None
     validated_at: datetime = field(kw_only=True)
+    sources: MetricSources | None = field(default=None, kw_only=True)
 
     @property
     def failures(self) -> list[RuleResult]:
@@ -141,7 +147,14 @@ class ValidationReport(Verdict):
             "current": dict(self.current),
             "baseline_profile": None if self.baseline_profile is None else dict(self.baseline_profile),
             "results": [r.to_dict() for r in self.results],
+            "sources": None if self.sources is None else self.sources.to_dict(),
         }
+
+    def explain(self) -> str:
+        """Plain text: where each metric came from (``dbx-ops validate --explain``)."""
+        if self.sources is None:
+            return "Where the metrics came from was not recorded."
+        return self.sources.to_text()
 
     def to_json(self) -> str:
         """JSON text."""
@@ -153,6 +166,8 @@ class ValidationReport(Verdict):
             lines.append(f"current: {_describe(self.current)}")
         if self.baseline_profile:
             lines.append(f"baseline ({self.baseline}): {_describe(self.baseline_profile)}")
+        if self.sources is not None:
+            lines.append(f"metrics: {self.sources.summary()}")
         lines.append(f"validated at {render.fmt(self.validated_at)}")
         return lines
 
@@ -177,6 +192,8 @@ class ValidationReport(Verdict):
         lines = [self.summary()]
         for r in _ordered(self.results):
             lines.append(f"  {render.text_mark(r.ok, _warned(r))} {r.rule}: {r.message}")
+        if self.sources is not None:
+            lines.append(f"  metrics: {self.sources.summary()}")
         return "\n".join(lines)
 
     def to_html(self) -> str:
@@ -217,6 +234,8 @@ class ValidationReport(Verdict):
                 for r in drifted
             ]
             parts.append(render.section("Distributions that drifted", "\n".join(charts), level=4))
+        if self.sources is not None:
+            parts.append(render.section("Where the metrics came from", self.sources.to_html(), level=4))
         return render.container(*parts)
 
 

@@ -27,6 +27,7 @@ from dbx_ops.state import StateStore
 from dbx_ops.validation.baselines import BaselineResolver, BaselineSpec
 from dbx_ops.validation.metrics import MetricsStore
 from dbx_ops.validation.model import TableProfile
+from dbx_ops.validation.planner import MetricSources, SourcedProfiler
 from dbx_ops.validation.profile import DataSource, ProfileOptions, Profiler
 from dbx_ops.validation.report import ValidationBatch, ValidationReport
 from dbx_ops.validation.rules import RuleSet, load_rules
@@ -42,6 +43,8 @@ class Validator:
         store: the state store holding the ``metrics`` and ``validation_results`` tables.
         options: profile settings (approximate distinct error, bins, top-k).
         now: the clock stamping profiles and reports (UTC-aware).
+        use_log: take row counts, null counts and exact bounds from the Delta log when it can
+            give them (False: every metric from the data).
     """
 
     def __init__(
@@ -50,6 +53,7 @@ class Validator:
         store: StateStore,
         options: ProfileOptions | None = None,
         now: Clock = utc_now,
+        use_log: bool = True,
     ) -> None:
         if not isinstance(store, StateStore):
             raise InvalidInputError(
@@ -61,6 +65,8 @@ class Validator:
         self.metrics = MetricsStore(self.store)
         self.profiler = Profiler(spark, options, now=now)
         self.baselines = BaselineResolver(spark, self.profiler, self.metrics)
+        # where each metric comes from: the Delta log, a stored profile of this version, the data
+        self.sourcing = SourcedProfiler(self.profiler, self.metrics, use_log=use_log)
 
     def profile(
         self,
@@ -82,14 +88,24 @@ class Validator:
             where: a boolean SQL expression selecting the rows.
             save: append the profile to the metrics store (tables only; DataFrames are not stored).
         """
+        return self.profile_with_sources(table_or_df, columns, where, save)[0]
+
+    def profile_with_sources(
+        self,
+        table_or_df: Any,
+        columns: Sequence[str] | None = None,
+        where: str | None = None,
+        save: bool = True,
+    ) -> tuple[TableProfile, MetricSources]:
+        """:meth:`profile`, and where each metric came from (the log, a stored profile, the data)."""
         src = self.profiler.source(table_or_df, where)
         reference = None
         if src.table_name is not None and columns != []:
             reference = self.metrics.latest(src.table_name, src.filter, with_columns=columns)
-        result = self.profiler.profile_source(src, columns, reference)
+        result, sources = self.sourcing.profile(src, columns, reference, True, None, None, None)
         if save and result.table_name is not None:
             self.metrics.save(result)
-        return result
+        return result, sources
 
     def validate(
         self,
@@ -137,7 +153,7 @@ class Validator:
         if wanted is not None:
             wanted = [c for c in wanted if c in present]
         base_profile, stored = self._baseline(
-            baseline, ruleset, table, src.filter, wanted, distributions, needs.distinct, needs.stats
+            baseline, ruleset, table, src.filter, wanted, distributions, needs.distinct, needs.measured_stats
         )
         first_run = baseline is not None and base_profile is None
         if base_profile is not None:
@@ -145,9 +161,10 @@ class Validator:
         applied = ruleset.baseline_free() if first_run else ruleset
         if first_run:
             _refuse_unknown_columns(ruleset, src, present)
-        current = self.profiler.profile_source(
-            src, wanted, base_profile, distributions, needs.distinct, needs.stats
-        )
+        current, sources = self.sourcing.profile(
+            src, wanted, base_profile, distributions, needs.distinct, needs.stats, needs.bounds,
+            stored=base_profile if stored else None,
+        )  # fmt: skip
         stamp = self.now()
         results = applied.evaluate(current, base_profile, now or stamp)
         report = ValidationReport(
@@ -160,6 +177,7 @@ class Validator:
             first_run=first_run,
             note=_first_run_note(current, len(ruleset) - len(applied), save) if first_run else None,
             validated_at=stamp,
+            sources=sources,
         )
         if save:
             self._save(report, current, base_profile, stored)

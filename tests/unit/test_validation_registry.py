@@ -85,8 +85,9 @@ def test_registering_needs_a_frozen_rule_dataclass_and_a_free_name():
 
 def test_each_built_in_rule_declares_what_it_reads():
     assert R.NotNull(columns=("a",)).needs() == R.Needs(columns=("a",))
-    assert R.ValueRange(column="a", min=0).needs() == R.Needs(columns=("a",), stats=("a",))
-    assert R.Freshness(column="ts").needs().stats == ("ts",)
+    # bounds only (no mean / stddev): the Delta log can answer them
+    assert R.ValueRange(column="a", min=0).needs() == R.Needs(columns=("a",), bounds=("a",))
+    assert R.Freshness(column="ts").needs().bounds == ("ts",)
     assert R.DistinctCountBounds(column="c").needs().distinct == ("c",)
     assert R.Distribution().needs() == R.Needs(columns=None, distinct=None, distributions=None, baseline=True)
     assert R.Distribution(columns=("x",)).needs().distributions == ("x",)
@@ -94,4 +95,5 @@ def test_each_built_in_rule_declares_what_it_reads():
     assert R.SchemaContract().needs().baseline is True
     specs = [{"type": "not_null", "columns": ["a"]}, {"type": "value_range", "column": "b"}]
     merged = R.load_rules(specs).needs()
-    assert merged.columns == ["a", "b"] and merged.stats == ["b"] and merged.baseline is False
+    assert merged.columns == ["a", "b"] and merged.bounds == ["b"] and merged.baseline is False
+    assert merged.stats == [] and merged.measured_stats == ["b"]

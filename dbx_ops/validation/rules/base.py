@@ -111,6 +111,8 @@ class Needs:
         stats: columns that need min / max (and mean / stddev for numbers).
         distributions: columns that need a histogram (numbers) or top-k (categories).
         baseline: whether the rule compares with a baseline profile.
+        bounds: columns that need min / max only (no mean / stddev): the Delta log can give
+            those exactly, so a rule that reads only bounds should declare them here.
     """
 
     columns: Columns = ()
@@ -118,6 +120,7 @@ class Needs:
     stats: Columns = ()
     distributions: Columns = ()
     baseline: bool = False
+    bounds: Columns = ()
 
     @staticmethod
     def merge(needs: Iterable[Needs]) -> MergedNeeds:
@@ -129,6 +132,7 @@ class Needs:
             stats=_union(n.stats for n in items),
             distributions=_union(n.distributions for n in items),
             baseline=any(n.baseline for n in items),
+            bounds=_union(n.bounds for n in items),
         )
 
 
@@ -141,6 +145,14 @@ class MergedNeeds:
     stats: list[str] | None
     distributions: list[str] | None
     baseline: bool
+    bounds: list[str] | None = None
+
+    @property
+    def measured_stats(self) -> list[str] | None:
+        """Columns a data profile computes min / max / mean / stddev of: ``stats`` and ``bounds``."""
+        if self.stats is None or self.bounds is None:
+            return None
+        return [*self.stats, *(c for c in self.bounds if c not in self.stats)]
 
 
 #: What a rule that does not declare its needs gets: everything (safe, but a full profile).

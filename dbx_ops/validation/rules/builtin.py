@@ -531,7 +531,7 @@ class Freshness(Rule):
     max_age_hours: float = 24.0
 
     def needs(self) -> Needs:
-        return Needs(columns=(self.column,), stats=(self.column,))
+        return Needs(columns=(self.column,), bounds=(self.column,))
 
     def evaluate(
         self, current: TableProfile, baseline: TableProfile | None, now: datetime
@@ -627,7 +627,7 @@ class ValueRange(_ColumnBounds):
     max: float | None = None
 
     def needs(self) -> Needs:
-        return Needs(columns=(self.column,), stats=(self.column,))
+        return Needs(columns=(self.column,), bounds=(self.column,))
 
     def judge(self, col: ColumnProfile) -> RuleResult:
         expected = f"values {_bounds(self.min, self.max)}"

@@ -167,7 +167,7 @@ class RuleSet:
 
     def stats_needed(self) -> list[str] | None:
         """Columns whose min / max the rules read (value ranges, freshness watermarks)."""
-        return self.needs().stats
+        return self.needs().measured_stats
 
     def distributions_needed(self) -> list[str] | None:
         """Columns whose histogram / top-k the rules compare: a list, or None for every column."""
