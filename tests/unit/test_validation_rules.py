@@ -254,3 +254,29 @@ def test_only_the_distributions_rules_compare_are_counted():
     ]
     assert R.load_rules(rules).distributions_needed() == ["amount", "qty"]
     assert R.default_rules().distributions_needed() is None  # a distribution rule on every column
+
+
+def test_chi_square_rule_fails_on_a_small_p_value_and_names_it():
+    rules = [{"type": "distribution", "metric": "chi2", "min_p": 0.05, "columns": ["amount", "cat"]}]
+    shifted = verdicts(rules, profile(bins=(200, 250, 250, 300), cats=(("a", 400), ("b", 350), ("c", 250))))
+    assert not shifted["distribution_chi2:amount"].ok and not shifted["distribution_chi2:cat"].ok
+    assert shifted["distribution_chi2:amount"].expected == "p >= 0.05"
+    assert "p-value" in shifted["distribution_chi2:amount"].message
+    same = verdicts(rules, profile())
+    assert same["distribution_chi2:amount"].ok and same["distribution_chi2:amount"].observed == "chi2=p=1"
+
+
+def test_total_variation_and_wasserstein_rules():
+    shifted = profile(bins=(50, 50, 100, 800))
+    tvd = [{"type": "distribution", "metric": "tvd", "max": 0.2}]
+    out = verdicts(tvd, shifted)
+    assert not out["distribution_tvd:amount"].ok and out["distribution_tvd:amount"].observed == "tvd=0.5500"
+    assert out["distribution_tvd:cat"].ok  # categories did not move
+    # Wasserstein: numeric columns only, in the column's units (mass moved times distance)
+    ws = [{"type": "distribution", "metric": "wasserstein", "max": 5.0}]
+    out = verdicts(ws, shifted)
+    assert list(out) == ["distribution_wasserstein:amount"]  # the categorical column is not measured
+    assert not out["distribution_wasserstein:amount"].ok
+    assert verdicts(ws, profile())["distribution_wasserstein:amount"].ok
+    named = verdicts([{**ws[0], "columns": ["cat"]}], profile())["distribution_wasserstein:cat"]
+    assert not named.ok and "needs a numeric column" in named.message

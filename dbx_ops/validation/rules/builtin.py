@@ -299,6 +299,15 @@ class DistinctRatioDelta(_ColumnDelta):
         return out
 
 
+def _bin_points(old: ColumnProfile, cur: ColumnProfile) -> list[float] | None:
+    """Where each numeric bin's mass sits (for ``wasserstein``), None for categories."""
+    if old.histogram is None or cur.histogram is None:
+        return None
+    lows = [v for v in (old.min, cur.min) if isinstance(v, int | float)]
+    highs = [v for v in (old.max, cur.max) if isinstance(v, int | float)]
+    return drift.bin_points(old.histogram.edges, min(lows, default=None), max(highs, default=None))
+
+
 def _binned(old: ColumnProfile, cur: ColumnProfile) -> tuple[list[str], list[int], list[int]] | None:
     if old.histogram is not None and cur.histogram is not None:
         if tuple(old.histogram.edges) != tuple(cur.histogram.edges):
@@ -318,16 +327,21 @@ class Distribution(Rule):
 
     Attributes:
         columns: columns to check; empty means every column with a histogram or top-k.
-        metric: ``psi``, ``js`` (Jensen-Shannon distance) or ``ks`` (from bins).
-        max: the largest distance allowed.
+        metric: ``psi``, ``js`` (Jensen-Shannon distance), ``ks`` (from bins), ``tvd`` (total
+            variation distance), ``wasserstein`` (numeric columns, in the column's units) or
+            ``chi2`` (the chi-square test's p-value).
+        max: the largest distance allowed (every metric but ``chi2``).
+        min_p: for ``chi2``, the smallest p-value allowed (0.05: a shift that would occur by
+            chance less than 5 % of the time fails).
     """
 
     TYPE: ClassVar[str] = "distribution"
     CHOICES: ClassVar[Mapping[str, tuple[str, ...]]] = {"metric": tuple(drift.METRICS)}
-    NON_NEGATIVE: ClassVar[tuple[str, ...]] = ("max",)
+    NON_NEGATIVE: ClassVar[tuple[str, ...]] = ("max", "min_p")
     columns: tuple[str, ...] = ()
     metric: str = "psi"
     max: float = 0.25
+    min_p: float = 0.05
 
     def needs(self) -> Needs:
         cols = self.columns or None
@@ -361,7 +375,7 @@ class Distribution(Rule):
                     self.result(
                         False,
                         "no comparable bins",
-                        f"{self.metric} <= {self.max:g}",
+                        self._bound(),
                         f"Column {name!r} has no distribution to compare (not numeric or too many distinct "
                         "values, or the profiles used different bins).",
                         name,
@@ -369,20 +383,37 @@ class Distribution(Rule):
                 )
                 continue
             labels, old_counts, cur_counts = pair
+            points = _bin_points(old_c, cur_c)
+            if self.metric in drift.NUMERIC_ONLY and points is None:
+                if self.columns:  # asked for by name: say why it cannot be measured
+                    why = (
+                        f"{self.metric} needs a numeric column; {name!r} is {old_c.dtype}: "
+                        "use tvd, chi2, js or psi for categories."
+                    )
+                    out.append(self.result(False, "not numeric", self._bound(), why, name))
+                continue
+            pvalue = self.metric == "chi2"
             if sum(old_counts) == 0 or sum(cur_counts) == 0:
                 ok = sum(old_counts) == sum(cur_counts)
-                value = 0.0 if ok else math.inf
+                value = (1.0 if ok else 0.0) if pvalue else (0.0 if ok else math.inf)
             else:
-                value = drift.distance(self.metric, old_counts, cur_counts)
-                ok = value <= self.max
-            msg = f"{self.metric.upper()} of {name!r} is {value:.4f}" + (
-                "." if ok else f", above the {self.max:g} allowed: the distribution shifted."
-            )
+                value = drift.distance(self.metric, old_counts, cur_counts, points)
+                ok = value >= self.min_p if pvalue else value <= self.max
+            if pvalue:
+                msg = f"Chi-square p-value of {name!r} is {value:.4g}" + (
+                    "." if ok else f", below the {self.min_p:g} allowed: the distribution shifted."
+                )
+            else:
+                msg = f"{self.metric.upper()} of {name!r} is {value:.4f}" + (
+                    "." if ok else f", above the {self.max:g} allowed: the distribution shifted."
+                )
             chart = {"labels": labels, "baseline": old_counts, "current": cur_counts}
-            out.append(
-                self.result(ok, f"{self.metric}={value:.4f}", f"<= {self.max:g}", msg, name, chart=chart)
-            )
+            shown = f"p={value:.4g}" if pvalue else f"{value:.4f}"
+            out.append(self.result(ok, f"{self.metric}={shown}", self._bound(), msg, name, chart=chart))
         return out
+
+    def _bound(self) -> str:
+        return f"p >= {self.min_p:g}" if self.metric == "chi2" else f"{self.metric} <= {self.max:g}"
 
 
 #: Spark SQL type names a schema contract may use (``DataType.simpleString()``), and common aliases.
