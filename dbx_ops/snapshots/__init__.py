@@ -22,8 +22,9 @@ Example::
 
 from __future__ import annotations
 
+from dbx_ops.snapshots import manager
 from dbx_ops.snapshots.fingerprint import Fingerprint, table_fingerprint
-from dbx_ops.snapshots.manager import Snapshots, restore, snapshot
+from dbx_ops.snapshots.manager import Snapshots, snapshot
 from dbx_ops.snapshots.registry import (
     EventKind,
     Mode,
@@ -47,6 +48,10 @@ from dbx_ops.snapshots.report import (
 )
 from dbx_ops.snapshots.restore import Restorer
 from dbx_ops.verdict import Check
+
+# Importing the submodule ``restore`` (for Restorer) set the package's ``restore`` attribute to the
+# module; the public name is the function, as ``from dbx_ops.snapshots import restore`` promises.
+restore = manager.restore
 
 __all__ = [
     "Check",

@@ -61,3 +61,17 @@ def test_every_top_level_name_is_the_function_or_class_not_a_module():
 
     assert callable(restore) and callable(snapshot)
     assert "label" in inspect.signature(restore).parameters
+
+
+def test_subpackage_exports_are_the_callables_not_same_named_submodules():
+    import inspect
+
+    import dbx_ops.snapshots
+    import dbx_ops.validation
+
+    for package in (dbx_ops.snapshots, dbx_ops.validation):
+        modules = [n for n in package.__all__ if inspect.ismodule(getattr(package, n))]
+        assert modules == [], f"{package.__name__}: these names resolve to a submodule"
+    from dbx_ops.snapshots import restore
+
+    assert "label" in inspect.signature(restore).parameters
