@@ -29,11 +29,6 @@ from dbx_ops.notebooks.runner import NotebookRun
 REPO = Path(__file__).resolve().parents[2]
 NOTEBOOKS = REPO / "notebooks"
 
-#: Notebooks tolerated without a case (reported as pending) only while they have none; once a
-#: case exists below it runs like every other. None today.
-PENDING: dict[str, str] = {}
-
-
 @dataclass
 class Env:
     """What the cases run against: tables, files and the stand-in's jobs, made once per module."""
@@ -414,15 +409,12 @@ def test_notebook(
 
 
 def test_every_notebook_has_a_case() -> None:
-    """A notebook added to notebooks/ without a case here fails this test (pending ones are named)."""
+    """A notebook added to notebooks/ without a case here fails this test."""
     covered = {c.notebook for c in CASES}
     present = {p.name for p in NOTEBOOKS.glob("*.py")}
-    missing = sorted(present - covered - set(PENDING))
+    missing = sorted(present - covered)
     assert not missing, f"notebooks without a case in {Path(__file__).name}: {missing}"
     assert not covered - present, f"cases for notebooks that do not exist: {sorted(covered - present)}"
-    pending = sorted(n for n in PENDING if n in present and n not in covered)
-    if pending:
-        pytest.skip("pending, no case yet: " + ", ".join(f"{n} ({PENDING[n]})" for n in pending))
 
 
 def test_failing_cases_name_a_real_cell() -> None:
