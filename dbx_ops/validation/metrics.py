@@ -26,6 +26,7 @@ without rescanning the table. Validation verdicts go to ``validation_results``.
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 from collections.abc import Iterable
@@ -54,7 +55,7 @@ RESULTS_DDL = (
 
 
 #: Optional per-column measures stored by name in the profile JSON.
-_MEASURES = ("distinct", "min", "max", "max_epoch", "mean", "stddev")
+_MEASURES = ("distinct", "min", "max", "max_epoch", "mean", "stddev", "sum", "m2")
 
 
 def _num(value: Any) -> float | None:
@@ -107,6 +108,8 @@ def profile_to_rows(profile: TableProfile) -> list[dict[str, Any]]:
             add(c.name, "mean", c.mean)
         if c.stddev is not None:
             add(c.name, "stddev", c.stddev)
+        if c.sum is not None:
+            add(c.name, "sum", c.sum)
         if c.histogram is not None:
             for b, edge in enumerate(c.histogram.edges):
                 add(c.name, "bin_edge", edge, bucket=f"{b:03d}")
@@ -131,6 +134,8 @@ def profile_to_json(profile: TableProfile) -> str:
             item["edges"], item["bins"] = list(c.histogram.edges), list(c.histogram.counts)
         if c.categories is not None:
             item["top"], item["other"] = [list(kv) for kv in c.categories.counts], c.categories.other
+        if c.sketch is not None:
+            item["hll"] = base64.b64encode(c.sketch).decode("ascii")
         cols.append(item)
     return json.dumps(
         {
@@ -142,6 +147,9 @@ def profile_to_json(profile: TableProfile) -> str:
             "row_count": profile.row_count,
             "schema": [list(pair) for pair in profile.schema],
             "source": profile.source,
+            "method": profile.method,
+            "method_note": profile.method_note,
+            "sample": None if profile.sample is None else dict(profile.sample),
             "columns": cols,
         },
         separators=(",", ":"),
@@ -156,6 +164,7 @@ def _column(
     d: dict[str, Any],
     hist: Histogram | None,
     cats: Categories | None,
+    sketch: bytes | None = None,
 ) -> ColumnProfile:
     """One column profile from its stored measures (``distinct``, ``min``, ``max``... in ``d``)."""
     return ColumnProfile(
@@ -164,6 +173,7 @@ def _column(
         null_count=nulls,
         histogram=hist,
         categories=cats,
+        sketch=sketch,
         **{key: d.get(key) for key in _MEASURES},
     )
 
@@ -175,7 +185,8 @@ def profile_from_json(text: str) -> TableProfile:
     for c in d["columns"]:
         hist = Histogram(tuple(c["edges"]), tuple(c["bins"])) if "bins" in c else None
         cats = Categories(tuple((k, int(n)) for k, n in c["top"]), int(c["other"])) if "top" in c else None
-        columns[c["name"]] = _column(c["name"], c["dtype"], int(c["nulls"]), c, hist, cats)
+        sketch = base64.b64decode(c["hll"]) if "hll" in c else None
+        columns[c["name"]] = _column(c["name"], c["dtype"], int(c["nulls"]), c, hist, cats, sketch)
     return TableProfile(
         run_id=d["run_id"],
         table_name=d["table_name"],
@@ -186,6 +197,9 @@ def profile_from_json(text: str) -> TableProfile:
         schema=tuple((name, dtype) for name, dtype in d["schema"]),
         columns=columns,
         source=d.get("source") or "current",
+        method=d.get("method") or "full",
+        method_note=d.get("method_note"),
+        sample=d.get("sample"),
     )
 
 

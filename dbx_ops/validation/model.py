@@ -89,6 +89,11 @@ class ColumnProfile:
         stddev: sample standard deviation of a numeric column.
         histogram: bin counts of a numeric column.
         categories: top-k frequencies of a low-cardinality column.
+        sum: sum of a numeric column's values (mergeable state).
+        m2: sum of squared deviations from the mean of a numeric column (mergeable state:
+            ``stddev = sqrt(m2 / (n - 1))``).
+        sketch: the HyperLogLog sketch of the distinct values (Spark 4 ``hll_sketch_agg`` bytes,
+            fixed lgK), so two profiles' distinct counts can be merged; None on Spark 3.5.
     """
 
     name: str
@@ -102,6 +107,9 @@ class ColumnProfile:
     stddev: float | None = None
     histogram: Histogram | None = None
     categories: Categories | None = None
+    sum: float | None = None
+    m2: float | None = None
+    sketch: bytes | None = None
 
     @property
     def kind(self) -> str:
@@ -123,6 +131,11 @@ class TableProfile:
         schema: ``(column, type)`` for every column of the source, in order.
         columns: per-column measurements (only the columns profiled).
         source: how the data was chosen (``current``, ``version:3``, ``snapshot:pre``...).
+        method: ``full`` (every row scanned) or ``incremental`` (a stored profile merged with
+            a profile of the rows appended since its version).
+        method_note: why a profile that could have been incremental was taken in full, or what
+            an incremental one merged.
+        sample: how distributions were sampled (``fraction``, ``seed``, ``rows``), None for all rows.
     """
 
     run_id: str
@@ -134,6 +147,9 @@ class TableProfile:
     schema: tuple[tuple[str, str], ...] = ()
     columns: Mapping[str, ColumnProfile] = field(default_factory=dict)
     source: str = "current"
+    method: str = "full"
+    method_note: str | None = None
+    sample: Mapping[str, Any] | None = None
 
     def column(self, name: str) -> ColumnProfile | None:
         """The profile of ``name``, or None when it was not profiled."""
@@ -163,6 +179,9 @@ class TableProfile:
             "source": self.source,
             "profiled_at": self.profiled_at.isoformat(),
             "row_count": self.row_count,
+            "method": self.method,
+            "method_note": self.method_note,
+            "sample": None if self.sample is None else dict(self.sample),
         }
 
     def to_dict(self) -> dict[str, Any]:

@@ -37,8 +37,8 @@ from dbx_ops.validation.model import ColumnProfile, TableProfile, type_kind
 
 logger = logging.getLogger(__name__)
 
-LOG, STORED, DATA = "log", "stored", "data"
-SOURCES = (LOG, STORED, DATA)
+LOG, STORED, INCREMENTAL, DATA = "log", "stored", "incremental", "data"
+SOURCES = (LOG, STORED, INCREMENTAL, DATA)
 
 #: The metrics a plan decides, per column except ``row_count``.
 ROW_COUNT, NULLS, BOUNDS, MOMENTS, DISTINCT, DISTRIBUTION = (
@@ -119,12 +119,16 @@ class MetricSources:
         log_note: why the Delta log was not used at all (None when it was, or was not tried).
         log_seconds: time spent reading the log.
         data_queries: data aggregation passes run (0: no data read).
+        method_note: how the data part was profiled: ``incremental: ...`` (the stored state
+            merged with the rows appended since, how many) or ``full scan: ...`` with the reason
+            an incremental profile was not possible; None when no data was read or none was tried.
     """
 
     choices: tuple[MetricChoice, ...]
     log_note: str | None = None
     log_seconds: float = 0.0
     data_queries: int = 0
+    method_note: str | None = None
 
     def source_of(self, metric: str, column: str | None = None) -> str | None:
         """The source of one metric, None when it was not measured."""
@@ -147,9 +151,16 @@ class MetricSources:
         n = self.counts()
         text = (
             f"{n[LOG]} metric(s) from the Delta log, {n[STORED]} from a stored profile, "
-            f"{n[DATA]} from the data"
+            + (
+                f"{n[INCREMENTAL]} merged from the stored state and the appended rows, "
+                if n[INCREMENTAL]
+                else ""
+            )
+            + f"{n[DATA]} from the data"
         )
-        text += "; no data was read." if not self.scanned else "."
+        text += "; no data was read." if not self.scanned and not n[INCREMENTAL] else "."
+        if self.method_note:
+            text += f" {self.method_note[0].upper()}{self.method_note[1:].rstrip('.')}."
         return f"{text} The log was not used: {self.log_note}." if self.log_note else text
 
     def to_dict(self) -> dict[str, Any]:
@@ -160,6 +171,7 @@ class MetricSources:
             "log_note": self.log_note,
             "log_seconds": round(self.log_seconds, 3),
             "data_queries": self.data_queries,
+            "method_note": self.method_note,
             "metrics": [c.to_dict() for c in self.choices],
         }
 
@@ -294,7 +306,8 @@ def data_request(sources: MetricSources) -> DataRequest:
 
 
 _BOUND_FIELDS = ("min", "max", "max_epoch")
-_MOMENT_FIELDS = ("mean", "stddev")
+# with the mergeable state (sum, m2, the HLL sketch) that lets a later profile merge into it
+_MOMENT_FIELDS = ("mean", "stddev", "sum", "m2")
 
 
 def assemble(
@@ -315,7 +328,7 @@ def assemble(
     """
 
     def pick(source: str) -> Any:
-        return {LOG: log, STORED: stored, DATA: data}[source]
+        return {LOG: log, STORED: stored, INCREMENTAL: data, DATA: data}[source]
 
     rows = base.row_count
     fields: dict[str, dict[str, Any]] = {}
@@ -345,7 +358,7 @@ def assemble(
         elif choice.metric == MOMENTS:
             entry.update({f: getattr(col, f) for f in _MOMENT_FIELDS})
         elif choice.metric == DISTINCT:
-            entry["distinct"] = col.distinct
+            entry.update(distinct=col.distinct, sketch=col.sketch)
         elif choice.metric == DISTRIBUTION:
             entry.update(histogram=col.histogram, categories=col.categories)
     columns = {n: ColumnProfile(**f) for n, f in fields.items()}
@@ -360,7 +373,9 @@ class SourcedProfiler:
         metrics: the metrics store (stored profiles of the same version), or None.
         log_reader: reads the Delta log (default: :class:`DeltaLogReader` on the profiler's
             session).
-        use_log: False to skip the log (``--full``: every metric from the data).
+        use_log: False to skip the log (every metric from the data).
+        incremental: merges a stored profile's state with the rows appended since
+            (:class:`~dbx_ops.validation.incremental.IncrementalProfiler`); None: never.
     """
 
     def __init__(
@@ -369,8 +384,10 @@ class SourcedProfiler:
         metrics: Any = None,
         log_reader: DeltaLogReader | None = None,
         use_log: bool = True,
+        incremental: Any = None,
     ) -> None:
         self.profiler = profiler
+        self.incremental = incremental
         self.metrics = metrics
         self.log_reader = log_reader or DeltaLogReader(profiler.spark)
         self.use_log = use_log
@@ -385,12 +402,17 @@ class SourcedProfiler:
         stats: Collection[str] | None,
         bounds: Collection[str] | None = (),
         stored: TableProfile | None = None,
+        state: TableProfile | None = None,
+        full: bool = False,
     ) -> tuple[TableProfile, MetricSources]:
         """The profile of ``src`` and where each of its metrics came from.
 
         Arguments as :meth:`Profiler.profile_source`, plus ``bounds`` (columns that need only
         min / max) and ``stored`` (a profile of the same version already at hand, e.g. the
-        ``previous`` baseline; otherwise the metrics store is asked when needed).
+        ``previous`` baseline; otherwise the metrics store is asked when needed), ``state`` (a
+        stored profile of an earlier version to merge the appended rows into, see
+        :mod:`~dbx_ops.validation.incremental`) and ``full`` (every metric from one scan of the
+        data: no log, no stored profile, no incremental merge).
         """
         schema = tuple((f.name, f.dataType.simpleString()) for f in src.df.schema.fields)
         types = dict(schema)
@@ -414,12 +436,18 @@ class SourcedProfiler:
                 if (distributions if isinstance(distributions, bool) else c in distributions)
             ),
         )
-        log, skipped = self._log(src)
-        if stored is not None and not _same_version(stored, src):
+        log, skipped = self._log(src, full)
+        if full or (stored is not None and not _same_version(stored, src)):
             stored = None
         sources = plan_metrics(request, log, stored, reference, skipped)
         need = data_request(sources)
-        if not need.empty and stored is None and self.metrics is not None and src.table_name is not None:
+        if (
+            not full
+            and not need.empty
+            and stored is None
+            and self.metrics is not None
+            and src.table_name is not None
+        ):
             stored = self.metrics.latest(src.table_name, src.filter, src.delta_version, need.columns or ())
             if stored is not None and _same_version(stored, src):
                 sources = plan_metrics(request, log, stored, reference, skipped)
@@ -428,10 +456,21 @@ class SourcedProfiler:
                 stored = None
         data = None
         queries = 0
+        method_note = None
         if not need.empty:
-            data = self.profiler.profile_source(
-                src, need.columns, reference, need.distributions, need.distinct, need.stats
-            )
+            if not full and state is not None and self.incremental is not None:
+                data = self.incremental.profile(
+                    src, state, need.columns, need.distributions, need.distinct, need.stats
+                )
+                method_note = data.method_note
+                if data.method == "incremental":
+                    sources = _from_incremental(sources, method_note)
+            else:
+                data = self.profiler.profile_source(
+                    src, need.columns, reference, need.distributions, need.distinct, need.stats
+                )
+                if full:
+                    method_note = "full scan: asked for (full=True / --full)"
             queries = 1
         base = TableProfile(
             uuid.uuid4().hex if data is None else data.run_id,
@@ -446,14 +485,23 @@ class SourcedProfiler:
         )
         profile = assemble(base, sources, log, stored, data)
         sources = dataclasses.replace(
-            sources, data_queries=queries, log_seconds=0.0 if log is None else log.seconds
+            sources,
+            data_queries=queries,
+            log_seconds=0.0 if log is None else log.seconds,
+            method_note=method_note,
         )
+        if data is not None:
+            profile = dataclasses.replace(
+                profile, method=data.method, method_note=data.method_note, sample=data.sample
+            )
         logger.info("%s: %s", src.table_name or "DataFrame", sources.summary())
         return profile, sources
 
-    def _log(self, src: Any) -> tuple[LogStats | None, str | None]:
-        if not self.use_log:
+    def _log(self, src: Any, full: bool = False) -> tuple[LogStats | None, str | None]:
+        if full:
             return None, "a full scan was asked for"
+        if not self.use_log:
+            return None, "the validator was told not to use the log"
         if src.table_name is None:
             return None, "a DataFrame has no Delta log"
         if src.filter is not None:
@@ -469,3 +517,16 @@ def _same_version(stored: TableProfile, src: Any) -> bool:
         and stored.delta_version == src.delta_version
         and stored.filter == src.filter
     )
+
+
+def _from_incremental(sources: MetricSources, note: str | None) -> MetricSources:
+    """The plan with every metric it took from the data marked as merged incrementally."""
+    choices = tuple(
+        dataclasses.replace(
+            c, source=INCREMENTAL, note=(c.note or "") + ("; " if c.note else "") + (note or "")
+        )
+        if c.source == DATA
+        else c
+        for c in sources.choices
+    )
+    return dataclasses.replace(sources, choices=choices)

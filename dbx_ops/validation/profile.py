@@ -57,6 +57,10 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+#: log2 of the HyperLogLog sketches' bucket count: fixed, so every stored sketch of a table can be
+#: unioned with every other (relative standard error about 1.04 / sqrt(2 ** 12) = 1.6 %).
+HLL_LGK = 12
+
 _FORBIDDEN_FILTER = re.compile(r";|--|/\*|\*/|\bselect\b", re.IGNORECASE)
 
 
@@ -72,6 +76,11 @@ class ProfileOptions:
         quantile_accuracy: ``percentile_approx`` accuracy for the bin edges (relative error
             ``1 / accuracy``: 0.1 % of the rank is plenty for decile bins, and it is 1.8x
             cheaper than Spark's default of 10000).
+        sample: distributions (histogram bins, category counts, bin edges) from a seeded
+            random sample: a fraction in ``(0, 1)`` or a number of rows (an int >= 1); None
+            for every row. Row counts, null counts, min / max, sums and distinct counts always
+            read every row.
+        seed: the sample's random seed.
     """
 
     rsd: float = 0.05
@@ -79,8 +88,19 @@ class ProfileOptions:
     top_k: int = 20
     max_categories: int = 100
     quantile_accuracy: int = 1000
+    sample: float | int | None = None
+    seed: int = 17
 
     def __post_init__(self) -> None:
+        if self.sample is not None:
+            ok = (isinstance(self.sample, float) and 0.0 < self.sample < 1.0) or (
+                isinstance(self.sample, int) and not isinstance(self.sample, bool) and self.sample >= 1
+            )
+            if not ok:
+                raise InvalidInputError(
+                    f"sample must be a fraction between 0 and 1 (0.1) or a number of rows (100000), "
+                    f"got {self.sample!r}."
+                )
         if not 0.0 < self.rsd <= 0.4:
             raise InvalidInputError(f"rsd must be in (0, 0.4], got {self.rsd!r}.")
         if not 2 <= self.bins <= 100:
@@ -173,6 +193,14 @@ class Profiler:
         self.spark = spark
         self.options = options or ProfileOptions()
         self.now = now
+        self._sketches: bool | None = None
+
+    @property
+    def sketches(self) -> bool:
+        """Whether distinct counts are HyperLogLog sketches that merge (Spark 4), see :func:`has_sketches`."""
+        if self._sketches is None:
+            self._sketches = has_sketches(self.spark)
+        return self._sketches
 
     # -- sources ---------------------------------------------------------------------------
 
@@ -340,7 +368,8 @@ class Profiler:
             # aggregates then read plain columns
             inputs = [expr.alias(f"__in{j}") for j, (expr, _, _) in enumerate(imperative)]
             aggs = [make(F.col(f"__in{j}")).alias(alias) for j, (_, make, alias) in enumerate(imperative)]
-            query = query.crossJoin(src.df.select(*inputs).agg(*aggs))
+            second = _with_estimates(src.df.select(*inputs).agg(*aggs), [a for _, _, a in imperative])
+            query = query.crossJoin(second)
         row = query.first()
         values = row.asDict() if row is not None else {}
         rows = int(values.get("__rows") or 0)
@@ -392,6 +421,7 @@ class Profiler:
                     F.max(num).alias(p + "max"),
                     F.avg(num).alias(p + "mean"),
                     F.stddev(num).alias(p + "stddev"),
+                    F.sum(num).alias(p + "sum"),
                 ]
             if wants_distribution and ref is not None and ref.histogram is not None:
                 edges = list(ref.histogram.edges)
@@ -429,7 +459,10 @@ class Profiler:
             # is cheaper than HyperLogLog++ hashing typed values itself (measured 1.3x)
             rsd = self.options.rsd
             hashed = F.when(col.isNotNull(), F.xxhash64(col))
-            imperative.append((hashed, lambda c: F.approx_count_distinct(c, rsd), p + "distinct"))
+            if self.sketches:  # a mergeable sketch; its estimate is the distinct count
+                imperative.append((hashed, lambda c: F.hll_sketch_agg(c, HLL_LGK), p + "hll"))
+            else:
+                imperative.append((hashed, lambda c: F.approx_count_distinct(c, rsd), p + "distinct"))
             plan["distinct"] = True
         return plan
 
@@ -444,12 +477,18 @@ class Profiler:
             return ColumnProfile(**base)
         if plan.get("distinct"):
             base["distinct"] = int(v.get(p + "distinct") or 0)
+            if v.get(p + "hll") is not None:
+                base["sketch"] = bytes(v[p + "hll"])
         if kind == "numeric":
+            stddev = _float(v.get(p + "stddev"))
+            n = rows - nulls
             base.update(
                 min=_float(v.get(p + "min")),
                 max=_float(v.get(p + "max")),
                 mean=_float(v.get(p + "mean")),
-                stddev=_float(v.get(p + "stddev")),
+                stddev=stddev,
+                sum=_float(v.get(p + "sum")),
+                m2=(stddev * stddev * (n - 1)) if stddev is not None and n > 1 else (0.0 if n == 1 else None),
             )
             if "edges" in plan:
                 bins = tuple(int(v.get(f"{p}bin{b}") or 0) for b in range(len(plan["edges"]) + 1))
@@ -475,6 +514,17 @@ class Profiler:
         from pyspark.sql import functions as F
 
         logger.info("new values in %s: counting their distinct values in one more query", ", ".join(names))
+        if self.sketches:
+            hashed = [
+                F.when(F.col(quote_identifier(n)).isNotNull(), F.xxhash64(F.col(quote_identifier(n))))
+                for n in names
+            ]
+            aggs = [F.hll_sketch_agg(h, HLL_LGK).alias(f"d{i}hll") for i, h in enumerate(hashed)]
+            row = _with_estimates(df.agg(*aggs), [f"d{i}hll" for i in range(len(names))]).first()
+            return {
+                n: _replace(cols[n], distinct=int(row[f"d{i}distinct"] or 0), sketch=bytes(row[f"d{i}hll"]))
+                for i, n in enumerate(names)
+            }
         exprs = [
             F.approx_count_distinct(F.col(quote_identifier(n)), self.options.rsd).alias(f"d{i}")
             for i, n in enumerate(names)
@@ -532,6 +582,31 @@ class Profiler:
                 other = sum(n for _, n in ranked[self.options.top_k :])
                 out[name] = _replace(col, categories=Categories(top, other))
         return out
+
+
+def has_sketches(spark: Any) -> bool:
+    """Whether this Spark has mergeable HyperLogLog sketches (``hll_sketch_agg``: Spark 4.0+).
+
+    Spark 3.5 has none: profiles there use ``approx_count_distinct``, whose result cannot be merged.
+    """
+    from pyspark.sql import functions as F
+
+    try:
+        major = int(str(spark.version).split(".", 1)[0])
+    except (AttributeError, ValueError):
+        return False
+    return major >= 4 and hasattr(F, "hll_sketch_agg")
+
+
+def _with_estimates(agg: Any, aliases: list[str]) -> Any:
+    """``agg`` plus, for each ``<prefix>hll`` sketch column, its estimate as ``<prefix>distinct``."""
+    from pyspark.sql import functions as F
+
+    sketches = [a for a in aliases if a.endswith("hll")]
+    if not sketches:
+        return agg
+    estimates = [F.hll_sketch_estimate(F.col(a)).alias(a[: -len("hll")] + "distinct") for a in sketches]
+    return agg.select("*", *estimates)
 
 
 def _replace(col: ColumnProfile, **changes: Any) -> ColumnProfile:

@@ -25,6 +25,7 @@ from dbx_ops.names import TableName, parse_table_name
 from dbx_ops.progress import NullProgress, Progress
 from dbx_ops.state import StateStore
 from dbx_ops.validation.baselines import BaselineResolver, BaselineSpec
+from dbx_ops.validation.incremental import IncrementalProfiler
 from dbx_ops.validation.metrics import MetricsStore
 from dbx_ops.validation.model import TableProfile
 from dbx_ops.validation.planner import MetricSources, SourcedProfiler
@@ -65,8 +66,12 @@ class Validator:
         self.metrics = MetricsStore(self.store)
         self.profiler = Profiler(spark, options, now=now)
         self.baselines = BaselineResolver(spark, self.profiler, self.metrics)
-        # where each metric comes from: the Delta log, a stored profile of this version, the data
-        self.sourcing = SourcedProfiler(self.profiler, self.metrics, use_log=use_log)
+        self.incremental = IncrementalProfiler(self.profiler)
+        # where each metric comes from: the Delta log, a stored profile of this version, the
+        # stored state merged with the rows appended since, the data
+        self.sourcing = SourcedProfiler(
+            self.profiler, self.metrics, use_log=use_log, incremental=self.incremental
+        )
 
     def profile(
         self,
@@ -74,12 +79,15 @@ class Validator:
         columns: Sequence[str] | None = None,
         where: str | None = None,
         save: bool = True,
+        full: bool = False,
     ) -> TableProfile:
         """Profile a table or DataFrame and append the profile to ``metrics``.
 
         The first profile of a table computes its histogram bins and top values
         (the reference later runs are counted over); later ones reuse the last
-        stored profile's bins, so each is one aggregation query.
+        stored profile's bins, so each is one aggregation query. When the table only
+        grew by appends since that stored profile, only the new rows are profiled and
+        merged into it (``method == "incremental"``, see :mod:`dbx_ops.validation.incremental`).
 
         Args:
             table_or_df: a table name or a DataFrame.
@@ -87,8 +95,9 @@ class Validator:
                 Delta metadata when there is no filter).
             where: a boolean SQL expression selecting the rows.
             save: append the profile to the metrics store (tables only; DataFrames are not stored).
+            full: scan every row even when an incremental profile is possible.
         """
-        return self.profile_with_sources(table_or_df, columns, where, save)[0]
+        return self.profile_with_sources(table_or_df, columns, where, save, full)[0]
 
     def profile_with_sources(
         self,
@@ -96,13 +105,18 @@ class Validator:
         columns: Sequence[str] | None = None,
         where: str | None = None,
         save: bool = True,
+        full: bool = False,
     ) -> tuple[TableProfile, MetricSources]:
-        """:meth:`profile`, and where each metric came from (the log, a stored profile, the data)."""
+        """:meth:`profile`, and where each metric came from (the log, a stored profile, the
+        stored state merged with the appended rows, the data)."""
         src = self.profiler.source(table_or_df, where)
         reference = None
         if src.table_name is not None and columns != []:
             reference = self.metrics.latest(src.table_name, src.filter, with_columns=columns)
-        result, sources = self.sourcing.profile(src, columns, reference, True, None, None, None)
+        state = None if full or src.filter is not None else reference
+        result, sources = self.sourcing.profile(
+            src, columns, reference, True, None, None, None, state=state, full=full
+        )
         if save and result.table_name is not None:
             self.metrics.save(result)
         return result, sources
@@ -116,6 +130,7 @@ class Validator:
         columns: Sequence[str] | None = None,
         save: bool = True,
         now: datetime | None = None,
+        full: bool = False,
     ) -> ValidationReport:
         """Validate a table (or DataFrame) against a baseline.
 
@@ -133,6 +148,8 @@ class Validator:
             columns: limit profiling to these columns (None: what the rules need).
             save: append the profiles and the verdicts to Delta.
             now: the time freshness is measured against (default: the validator's clock).
+            full: profile every row even when the table only grew by appends since the stored
+                profile the current data would otherwise be merged into.
 
         Returns:
             The :class:`ValidationReport`; call ``raise_on_failure()`` in a job.
@@ -161,9 +178,10 @@ class Validator:
         applied = ruleset.baseline_free() if first_run else ruleset
         if first_run:
             _refuse_unknown_columns(ruleset, src, present)
+        state = None if full else self._state(src, baseline, base_profile, stored, wanted)
         current, sources = self.sourcing.profile(
             src, wanted, base_profile, distributions, needs.distinct, needs.stats, needs.bounds,
-            stored=base_profile if stored else None,
+            stored=base_profile if stored else None, state=state, full=full,
         )  # fmt: skip
         stamp = self.now()
         results = applied.evaluate(current, base_profile, now or stamp)
@@ -192,6 +210,7 @@ class Validator:
         where: str | None = None,
         save: bool = True,
         progress: Progress | None = None,
+        full: bool = False,
     ) -> ValidationBatch:
         """Validate several tables under the same baseline kind and rules, one after the other.
 
@@ -202,6 +221,7 @@ class Validator:
             where: as for :meth:`validate`.
             save: as for :meth:`validate`.
             progress: shows one step per table (default: nothing shown).
+            full: as for :meth:`validate`.
 
         Returns:
             The :class:`ValidationBatch` of every table's report.
@@ -216,10 +236,33 @@ class Validator:
         reports = []
         with shown.task("validating", len(names)):
             for name in names:
-                report = self.validate(name, spec, ruleset, where=where, save=save)
+                report = self.validate(name, spec, ruleset, where=where, save=save, full=full)
                 shown.advance(name, ok=report.ok, detail="" if report.ok else str(report.status))
                 reports.append(report)
         return ValidationBatch(tuple(reports))
+
+    def _state(
+        self,
+        src: DataSource,
+        baseline: Any,
+        base_profile: TableProfile | None,
+        stored: bool,
+        wanted: list[str] | None,
+    ) -> TableProfile | None:
+        """The stored profile an incremental profile of ``src`` merges into, or None (a full scan).
+
+        The baseline's own stored profile when it is the table's (``previous``), so the current
+        data stays counted over the baseline's bins; the table's newest profile when no baseline
+        is compared.
+        """
+        if src.table_name is None or src.filter is not None:
+            return None
+        if base_profile is not None:
+            own = stored and base_profile.table_name == src.table_name and base_profile.source == "current"
+            return base_profile if own and base_profile.filter is None else None
+        if baseline is None:
+            return self.metrics.latest(src.table_name, None, with_columns=wanted)
+        return None
 
     def _baseline(
         self,
