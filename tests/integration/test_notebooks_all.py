@@ -29,6 +29,7 @@ from dbx_ops.notebooks.runner import NotebookRun
 REPO = Path(__file__).resolve().parents[2]
 NOTEBOOKS = REPO / "notebooks"
 
+
 @dataclass
 class Env:
     """What the cases run against: tables, files and the stand-in's jobs, made once per module."""
