@@ -18,6 +18,8 @@ dbutils.widgets.text("where", "", "Rows of this run (optional), e.g. date = curr
 dbutils.widgets.text("rules", "", "Rules YAML path (empty: defaults)")  # noqa: F821
 dbutils.widgets.text("fail_job", "true", "Fail the job on a broken fail rule (true/false)")  # noqa: F821
 dbutils.widgets.text("state_schema", "", "State schema (empty: DBX_OPS_SCHEMA or dbx_ops)")  # noqa: F821
+dbutils.widgets.text("full", "false", "Scan every row (true/false; default: log, stored, incremental)")  # noqa: F821
+dbutils.widgets.text("sample", "", "Distributions from a sample: fraction (0.1) or rows (empty: all)")  # noqa: F821
 
 # COMMAND ----------
 

@@ -11,6 +11,7 @@ from dbx_ops.errors import InvalidInputError
 
 if TYPE_CHECKING:
     from dbx_ops.validation import Validator
+    from dbx_ops.validation.profile import ProfileOptions
 
 _BASELINE_HELP = (
     'what to compare with: snapshot:LABEL, version:N, previous, run:RUN_ID, table:NAME or partition:"EXPR" '
@@ -21,6 +22,26 @@ _EXPLAIN_HELP = (
     "say per metric where it came from: the Delta log (no data read), a stored profile of the same "
     "table version, or the data, and why a cheaper source could not answer it"
 )
+
+
+_FULL_HELP = (
+    "scan every row: no Delta log statistics, no stored profile, no incremental merge of the rows "
+    "appended since the stored profile (the default is the cheapest exact source per metric)"
+)
+
+_SAMPLE_HELP = (
+    "count the distributions (histograms, top values, bin edges) over a seeded random sample: a "
+    "fraction such as 0.1, or a number of rows such as 1000000; row counts, nulls, min/max and "
+    "distinct counts still read every row"
+)
+
+
+def _add_scan_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--full", action="store_true", help=_FULL_HELP)
+    p.add_argument("--sample", metavar="FRACTION|ROWS", help=_SAMPLE_HELP)
+    p.add_argument(
+        "--sample-seed", type=int, default=None, metavar="N", help="the sample's seed (default 17)"
+    )
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -36,6 +57,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--where", help='rows to profile, a boolean SQL expression: "date = current_date()"')
     p.add_argument("--no-save", action="store_true", help="do not append the profile to the metrics table")
     p.add_argument("--explain", action="store_true", help=_EXPLAIN_HELP)
+    _add_scan_flags(p)
     add_json_flag(p)
     p.set_defaults(handler=run_profile)
 
@@ -53,6 +75,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     v.add_argument("--markdown", type=Path, metavar="FILE", help="also write the report as Markdown to FILE")
     v.add_argument("--no-save", action="store_true", help="do not store the profile and verdicts")
     v.add_argument("--explain", action="store_true", help=_EXPLAIN_HELP)
+    _add_scan_flags(v)
     add_json_flag(v)
     v.set_defaults(handler=run_validate)
 
@@ -63,13 +86,21 @@ def _columns(raw: str | None) -> list[str] | None:
     return [c.strip() for c in raw.split(",") if c.strip()]
 
 
-def _validator() -> Validator:
+def _options(args: argparse.Namespace) -> ProfileOptions:
+    """Profile options from the flags, checked before Spark starts."""
+    from dbx_ops.validation.profile import ProfileOptions, parse_sample
+
+    seed = {} if args.sample_seed is None else {"seed": args.sample_seed}
+    return ProfileOptions(sample=parse_sample(args.sample), **seed)
+
+
+def _validator(options: ProfileOptions | None = None) -> Validator:
     from dbx_ops.runtime import get_spark
     from dbx_ops.state import StateStore
     from dbx_ops.validation import Validator
 
     spark = get_spark()
-    return Validator(spark, store=StateStore.from_env(spark))
+    return Validator(spark, store=StateStore.from_env(spark), options=options)
 
 
 def run_profile(args: argparse.Namespace) -> int:
@@ -78,8 +109,9 @@ def run_profile(args: argparse.Namespace) -> int:
     check_delta_source(args.table)
     if args.where is not None:
         check_filter(args.where)
-    prof, sources = _validator().profile_with_sources(
-        args.table, columns=_columns(args.columns), where=args.where, save=not args.no_save
+    options = _options(args)
+    prof, sources = _validator(options).profile_with_sources(
+        args.table, columns=_columns(args.columns), where=args.where, save=not args.no_save, full=args.full
     )
 
     def human() -> str:
@@ -146,8 +178,9 @@ def run_validate(args: argparse.Namespace) -> int:
     baseline = BaselineSpec.parse(args.baseline) if args.baseline else None
     rules = load_rules(args.rules)
     where = check_filter(args.where) if args.where is not None else None
-    report = _validator().validate(
-        args.table, baseline=baseline, rules=rules, where=where, save=not args.no_save
+    options = _options(args)
+    report = _validator(options).validate(
+        args.table, baseline=baseline, rules=rules, where=where, save=not args.no_save, full=args.full
     )
     for path, text in ((args.html, report.to_html), (args.markdown, report.to_markdown)):
         if path is not None:

@@ -313,7 +313,12 @@ def changes_since(spark: Any, table: TableName, since: int, until: int) -> Chang
         add = r["add"]
         if add is not None and add["dataChange"] is not False:
             if add["deletionVector"] is not None:
-                return Changes(since, until, False, f"commit {version} added a file with a deletion vector")
+                what = operations.get(version) or _operation(actions, version)
+                return Changes(
+                    since, until, False,
+                    f"commit {version} ({what}) marked rows deleted in place (a deletion vector) since "
+                    f"the stored version {since}",
+                )  # fmt: skip
             added[add["path"]] = version
     missing = sorted(set(range(since + 1, until + 1)) - seen)
     if missing:

@@ -13,6 +13,9 @@ tested without a notebook.
 ``rules``       path of a rules YAML file (empty: the default rules)
 ``fail_job``    ``true`` (default): fail the task when a fail-severity rule broke
 ``state_schema`` the state schema (empty: ``DBX_OPS_SCHEMA`` or ``dbx_ops``)
+``full``        ``true``: scan every row (default ``false``: the cheapest exact source per
+                metric, the Delta log, a stored profile, an incremental merge of appends)
+``sample``      distributions from a seeded sample: a fraction (``0.1``) or rows (``1000000``)
 ==============  ===============================================================
 """
 
@@ -27,7 +30,7 @@ from dbx_ops.progress import Progress
 from dbx_ops.state import StateStore, state_schema
 from dbx_ops.validation.baselines import BaselineSpec
 from dbx_ops.validation.metrics import MetricsStore
-from dbx_ops.validation.profile import check_filter
+from dbx_ops.validation.profile import ProfileOptions, check_filter, parse_sample
 from dbx_ops.validation.report import ValidationBatch
 from dbx_ops.validation.rules import load_rules
 from dbx_ops.validation.validator import Validator, parse_tables
@@ -65,11 +68,13 @@ class ValidationJob:
         rules: a rules file path, or None for the default rules.
         fail_job: raise when a fail-severity rule broke (:meth:`finish`).
         schema: the state schema.
+        full: scan every row instead of the cheapest exact source per metric.
+        sample: distributions from a sample (a fraction or a row count), None for every row.
     """
 
     #: The widget / job parameter names the notebook reads.
     PARAMETERS: ClassVar[tuple[str, ...]] = (
-        "tables", "table", "baseline", "where", "rules", "fail_job", "state_schema",
+        "tables", "table", "baseline", "where", "rules", "fail_job", "state_schema", "full", "sample",
     )  # fmt: skip
 
     tables: tuple[str, ...]
@@ -78,6 +83,8 @@ class ValidationJob:
     rules: str | None = None
     fail_job: bool = True
     schema: str = "dbx_ops"
+    full: bool = False
+    sample: float | int | None = None
 
     @classmethod
     def from_params(cls, params: Mapping[str, Any], env: Mapping[str, str] | None = None) -> ValidationJob:
@@ -110,13 +117,16 @@ class ValidationJob:
             rules=rules,
             fail_job=parse_flag(get("fail_job"), "fail_job", default=True),
             schema=get("state_schema") or state_schema(env),
+            full=parse_flag(get("full"), "full", default=False),
+            sample=parse_sample(get("sample")),
         )
 
     def run(self, spark: Any, progress: Progress | None = None) -> ValidationBatch:
         """Validate every table; profiles and verdicts are stored in the state schema."""
-        validator = Validator(spark, store=StateStore(spark, schema=self.schema))
+        options = ProfileOptions(sample=self.sample)
+        validator = Validator(spark, store=StateStore(spark, schema=self.schema), options=options)
         return validator.validate_tables(
-            list(self.tables), self.baseline, self.rules, where=self.where, progress=progress
+            list(self.tables), self.baseline, self.rules, where=self.where, progress=progress, full=self.full
         )
 
     def history(self, spark: Any, limit: int = 200) -> Any:

@@ -61,7 +61,32 @@ logger = logging.getLogger(__name__)
 #: unioned with every other (relative standard error about 1.04 / sqrt(2 ** 12) = 1.6 %).
 HLL_LGK = 12
 
+#: The projected column marking the rows of a distribution sample (dropped with the query).
+SAMPLED = "__dbx_ops_sampled"
+
 _FORBIDDEN_FILTER = re.compile(r";|--|/\*|\*/|\bselect\b", re.IGNORECASE)
+
+
+def parse_sample(text: str | None) -> float | int | None:
+    """``--sample`` / the ``sample`` job parameter: a fraction in (0, 1), a row count, or empty.
+
+    Raises:
+        InvalidInputError: for anything else.
+    """
+    raw = (text or "").strip()
+    if not raw:
+        return None
+    value: float | int
+    try:
+        value = float(raw) if any(ch in raw for ch in ".eE") else int(raw.replace("_", ""))
+    except ValueError:
+        value = -1
+    ok = (isinstance(value, float) and 0.0 < value < 1.0) or (isinstance(value, int) and value >= 1)
+    if not ok:
+        raise InvalidInputError(
+            f"sample={raw!r} must be a fraction between 0 and 1 (0.1) or a number of rows (1000000)."
+        )
+    return value
 
 
 @dataclass(frozen=True)
@@ -349,12 +374,25 @@ class Profiler:
         declarative: list[Column] = [F.count(F.lit(1)).alias("__rows")]
         imperative: list[tuple[Column, Any, str]] = []
         plans: dict[str, dict[str, Any]] = {}
+        wants_any = (
+            bool(distributions) if isinstance(distributions, bool) else bool(set(distributions) & set(chosen))
+        )
+        fraction = self._sample_fraction(src) if wants_any else None
+        df = src.df
+        flag = None
+        if fraction is not None:
+            # one seeded draw per row in a projection; every distribution aggregate reads the flag
+            df = df.withColumn(SAMPLED, F.rand(self.options.seed) < F.lit(fraction))
+            flag = F.col(SAMPLED)
+            declarative.append(_count_if(flag).alias("__sampled"))
         for i, name in enumerate(chosen):
             wants_distribution = distributions if isinstance(distributions, bool) else name in distributions
             wants_distinct = distinct is None or name in distinct
             wants_stats = stats is None or name in stats
             ref = reference.column(name) if reference is not None else None
-            plan = self._plan(i, name, types[name], ref, wants_distribution, wants_distinct, wants_stats)
+            plan = self._plan(
+                i, name, types[name], ref, wants_distribution, wants_distinct, wants_stats, flag
+            )
             plans[name] = plan
             declarative += plan["declarative"]
             imperative += plan["imperative"]
@@ -362,13 +400,13 @@ class Profiler:
             "profiling %s: %d columns, %d aggregates (%d imperative) in one query",
             src.label, len(chosen), len(declarative) + len(imperative), len(imperative),
         )  # fmt: skip
-        query = src.df.agg(*declarative)
+        query = df.agg(*declarative)
         if imperative:
             # inputs are computed in a compiled projection first (hashing, casts); the imperative
             # aggregates then read plain columns
             inputs = [expr.alias(f"__in{j}") for j, (expr, _, _) in enumerate(imperative)]
             aggs = [make(F.col(f"__in{j}")).alias(alias) for j, (_, make, alias) in enumerate(imperative)]
-            second = _with_estimates(src.df.select(*inputs).agg(*aggs), [a for _, _, a in imperative])
+            second = _with_estimates(df.select(*inputs).agg(*aggs), [a for _, _, a in imperative])
             query = query.crossJoin(second)
         row = query.first()
         values = row.asDict() if row is not None else {}
@@ -381,11 +419,31 @@ class Profiler:
             cols.update(self._approx_distinct(src.df, unknown, cols))
         pending = {name: plan for name, plan in plans.items() if plan.get("needs_distribution")}
         if pending and rows:
-            cols.update(self._distributions(src.df, pending, cols))
+            cols.update(self._distributions(df if flag is None else df.where(flag), pending, cols))
+        sample = None
+        if fraction is not None:
+            sample = {
+                "fraction": round(fraction, 6),
+                "seed": self.options.seed,
+                "rows": int(values.get("__sampled") or 0),
+                "of_rows": rows,
+            }
         return TableProfile(
             run_id, src.table_name, src.delta_version, src.filter, profiled_at,
-            rows, schema, {n: c for n, c in cols.items()}, src.label,
+            rows, schema, {n: c for n, c in cols.items()}, src.label, sample=sample,
         )  # fmt: skip
+
+    def _sample_fraction(self, src: DataSource) -> float | None:
+        """The share of rows the distributions are counted over, None for all of them."""
+        sample = self.options.sample
+        if sample is None:
+            return None
+        if isinstance(sample, float):
+            return sample
+        total = int(src.df.count())  # answered from the Delta log for an unfiltered table
+        if total <= sample:
+            return None  # the table is smaller than the sample: count every row
+        return sample / total
 
     def _plan(
         self,
@@ -396,9 +454,17 @@ class Profiler:
         wants_distribution: bool,
         wants_distinct: bool,
         wants_stats: bool = True,
+        sampled: Any = None,
     ) -> dict[str, Any]:
-        """The aggregates of one column: ``declarative`` ones and ``imperative`` ones."""
+        """The aggregates of one column: ``declarative`` ones and ``imperative`` ones.
+
+        ``sampled`` is the boolean column of the rows in the sample (None: no sampling): the
+        histogram and category counts and the bin edges are taken over those rows only.
+        """
         from pyspark.sql import functions as F
+
+        def in_sample(cond: Any) -> Any:
+            return cond if sampled is None else sampled & cond
 
         col = F.col(quote_identifier(name))
         kind = type_kind(dtype)
@@ -427,23 +493,31 @@ class Profiler:
                 edges = list(ref.histogram.edges)
                 plan["edges"] = edges
                 for b, cond in enumerate(_bin_conditions(num, edges)):
-                    declarative.append(_count_if(cond).alias(f"{p}bin{b}"))
+                    declarative.append(_count_if(in_sample(cond)).alias(f"{p}bin{b}"))
             elif wants_distribution:  # no bins to reuse: deciles now, counted by the grouped query
                 quantiles = [k / self.options.bins for k in range(1, self.options.bins)]
                 accuracy = self.options.quantile_accuracy
+                source = num if sampled is None else F.when(sampled, num)
                 imperative.append(
-                    (num, lambda c: F.percentile_approx(c, quantiles, accuracy), p + "quantiles")
+                    (source, lambda c: F.percentile_approx(c, quantiles, accuracy), p + "quantiles")
                 )
                 plan["needs_distribution"] = True
         elif kind == "categorical":
             cats = ref.categories if ref is not None and ref.kind == "categorical" else None
-            enumerated = cats is not None and cats.other == 0 and 0 < len(cats.counts) <= self.options.top_k
+            enumerated = (
+                sampled is None
+                and cats is not None
+                and cats.other == 0
+                and 0 < len(cats.counts) <= self.options.top_k
+            )  # a sampled count may miss a key: the distinct count then comes from every row
             if cats is not None and (wants_distribution or (wants_distinct and enumerated)):
                 keys = list(cats.keys)
                 plan["keys"] = keys
                 text = col.cast("string")
                 for k, key in enumerate(keys):
-                    declarative.append(_count_if(text == F.lit(key)).alias(f"{p}cat{k}"))
+                    declarative.append(_count_if(in_sample(text == F.lit(key))).alias(f"{p}cat{k}"))
+                if sampled is not None:
+                    declarative.append(_count_if(in_sample(col.isNotNull())).alias(p + "sampled"))
                 if wants_distinct and enumerated:
                     plan["distinct_from_categories"] = True
                     wants_distinct = False
@@ -498,7 +572,8 @@ class Profiler:
                 plan["quantile_edges"] = sorted({float(q) for q in quantiles if q is not None})
         elif kind == "categorical" and "keys" in plan:
             counts = [(key, int(v.get(f"{p}cat{k}") or 0)) for k, key in enumerate(plan["keys"])]
-            other = max(rows - nulls - sum(n for _, n in counts), 0)
+            seen = int(v[p + "sampled"] or 0) if p + "sampled" in v else rows - nulls
+            other = max(seen - sum(n for _, n in counts), 0)
             base["categories"] = Categories(tuple(counts), other)
             if plan.get("distinct_from_categories") and other == 0:
                 base["distinct"] = sum(1 for _, n in counts if n > 0)  # exact: every value is a known key

@@ -8,7 +8,7 @@ from pyspark.sql import functions as F
 
 from dbx_ops.state import StateStore
 from dbx_ops.validation import Validator
-from dbx_ops.validation.profile import has_sketches
+from dbx_ops.validation.profile import ProfileOptions, has_sketches
 
 
 def rows(spark, start, n, shift=0.0):
@@ -118,6 +118,10 @@ def test_scheduled_validation_merges_appends_and_still_catches_drift(spark, env)
     _append(spark, table, 10_000, 100)
     calm = validator.validate(table, "previous", rules)
     assert calm.ok, calm.to_markdown()
+    if has_sketches(spark):  # the report says the histogram was merged, counts came from the log
+        assert calm.sources.source_of("distribution", "amount") == "incremental", calm.sources.to_text()
+        assert calm.sources.source_of("row_count") == "log"
+        assert "merged with 100 row(s)" in calm.sources.summary()
     _append(spark, table, 20_000, 1500, shift=500.0)  # most of the table now far above every bin
     shifted = validator.validate(table, "previous", rules)
     assert not shifted.ok and "distribution_psi:amount" in shifted.broken()
@@ -125,3 +129,41 @@ def test_scheduled_validation_merges_appends_and_still_catches_drift(spark, env)
     assert shifted.current["method"] == method, shifted.current
     full = validator.validate(table, "previous", rules, full=True, save=False)
     assert full.current["method"] == "full" and full.current["method_note"] is None
+
+
+def test_a_deletion_vector_delete_removes_no_file_and_still_makes_the_next_profile_full(spark, env):
+    table, validator = _table(spark, env, "dv", n=600)
+    spark.sql(f"ALTER TABLE {table} SET TBLPROPERTIES ('delta.enableDeletionVectors' = 'true')")
+    validator.profile(table)
+    spark.sql(f"DELETE FROM {table} WHERE id % 7 = 0")
+    metrics = spark.sql(f"DESCRIBE HISTORY {table} LIMIT 1").collect()[0]["operationMetrics"]
+    assert int(metrics["numDeletionVectorsAdded"]) > 0 and int(metrics["numRemovedFiles"]) == 0
+    after = validator.profile(table)
+    assert after.method == "full" and "DELETE" in after.method_note, after.method_note
+    assert after.row_count == spark.table(table).count() == 600 - len(range(0, 600, 7))
+
+
+def test_sampled_distributions_are_reported_and_seeded_and_counts_read_every_row(spark, env):
+    table, validator = _table(spark, env, "sampled", n=4000)
+    sampled = Validator(spark, store=validator.store, options=ProfileOptions(sample=0.25, seed=5))
+    one = sampled.profile(table, full=True, save=False)
+    two = sampled.profile(table, full=True, save=False)
+    full = validator.profile(table, full=True, save=False)
+    assert one.sample["fraction"] == 0.25 and one.sample["seed"] == 5 and one.sample["of_rows"] == 4000
+    assert 800 < one.sample["rows"] < 1200
+    assert one.columns["amount"].histogram == two.columns["amount"].histogram  # seeded: reruns agree
+    assert one.row_count == full.row_count == 4000
+    for name, f in full.columns.items():  # never sampled: counts, nulls, bounds, sums, distinct
+        o = one.columns[name]
+        assert (o.null_count, o.min, o.max, o.sum) == (f.null_count, f.min, f.max, f.sum), name
+        assert o.distinct == pytest.approx(f.distinct, rel=0.03), name
+    counted = sum(one.columns["amount"].histogram.counts)
+    assert counted < sum(full.columns["amount"].histogram.counts) and counted <= one.sample["rows"]
+    cats = one.columns["cat"].categories
+    assert sum(n for _, n in cats.counts) + cats.other == one.sample["rows"]  # cat is never null
+    by_rows = Validator(spark, store=validator.store, options=ProfileOptions(sample=1000, seed=5))
+    assert by_rows.profile(table, full=True, save=False).sample["fraction"] == 0.25  # 1000 of 4000 rows
+    validator.profile(table)  # stored unsampled; a sampled profile is never merged into it
+    _append(spark, table, 10_000, 100)
+    later = sampled.profile(table, save=False)
+    assert later.method == "full" and "sampled" in later.method_note and later.sample is not None

@@ -28,6 +28,9 @@ def test_help_lists_both_commands(capsys):
             "does not exist",
         ),
         (["profile", "s.t", "--where", "x = 1 -- y"], "'--'"),
+        (["validate", "s.t", "--sample", "1.5"], "must be a fraction between 0 and 1"),
+        (["validate", "s.t", "--sample", "0"], "must be a fraction between 0 and 1"),
+        (["profile", "s.t", "--sample", "ten"], "must be a fraction between 0 and 1"),
     ],
 )
 def test_bad_input_exits_2(argv, message, capsys, monkeypatch):

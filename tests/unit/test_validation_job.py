@@ -51,8 +51,19 @@ def test_table_is_an_alias_and_tables_wins():
         ({"tables": "s.a", "baseline": "yesterday"}, "is not understood"),
         ({"tables": "s.a", "where": "1 = 1; --"}, "without ';'"),
         ({"tables": "s.a", "rules": "/nonexistent/rules.yml"}, "does not exist"),
+        ({"tables": "s.a", "full": "perhaps"}, "must be true or false"),
+        ({"tables": "s.a", "sample": "-3"}, "must be a fraction between 0 and 1"),
+        ({"tables": "s.a", "sample": "1.0"}, "must be a fraction between 0 and 1"),
     ],
 )
 def test_bad_parameters_are_refused_before_any_table_is_read(params, message):
     with pytest.raises((InvalidInputError, ValidationRuleError), match=message):
         ValidationJob.from_params(params, env={})
+
+
+def test_full_and_sample_parameters():
+    job = ValidationJob.from_params({"tables": "s.a"}, env={})
+    assert job.full is False and job.sample is None  # the default: cheapest exact source, every row
+    job = ValidationJob.from_params({"tables": "s.a", "full": "TRUE", "sample": "0.25"}, env={})
+    assert job.full is True and job.sample == 0.25
+    assert ValidationJob.from_params({"tables": "s.a", "sample": "1_000_000"}, env={}).sample == 1_000_000

@@ -134,3 +134,21 @@ def test_choose_log_files_takes_the_newest_complete_checkpoint():
     assert isinstance(older, LogFiles) and older.checkpoint == () and len(older.commits) == 8
     cleaned = [n for n in names if n != f"{3:020d}.json"]
     assert "commit 3 is missing" in str(choose_log_files(cleaned, 7))
+
+
+def test_metrics_taken_from_data_are_marked_incremental_when_the_state_was_merged():
+    from dbx_ops.validation.planner import INCREMENTAL, MetricSources, _from_incremental
+
+    request = MetricRequest(
+        columns=("id", "cat"), types=TYPES, bounds=("id",), moments=(), distinct=("cat",), distributions=()
+    )
+    plan = plan_metrics(request, _log())
+    merged = _from_incremental(plan, "incremental: merged with 12 row(s)")
+    assert merged.source_of("distinct", "cat") == INCREMENTAL
+    assert merged.source_of("row_count") == LOG and merged.source_of("min_max", "id") == LOG
+    assert not merged.scanned  # only the appended rows were read, no full pass
+    done = MetricSources(merged.choices, data_queries=1, method_note="incremental: merged with 12 row(s)")
+    text = done.summary()
+    assert "2 merged from the stored state and the appended rows" in text and "merged with 12 row(s)" in text
+    assert done.counts()[INCREMENTAL] == 2 and done.counts()[DATA] == 0
+    assert "no data was read" not in text
