@@ -275,6 +275,14 @@ def _describe(summary: Mapping[str, Any]) -> str:
         parts.append(f"{int(summary['row_count']):,} rows")
     if summary.get("profiled_at"):
         parts.append(f"profiled {summary['profiled_at']}")
+    if summary.get("method") == "incremental":
+        parts.append("incremental (the stored state merged with the appended rows)")
+    sample = summary.get("sample")
+    if sample:
+        parts.append(
+            f"distributions from a sample of {int(sample.get('rows') or 0):,} rows "
+            f"({float(sample.get('fraction') or 0):.2%}, seed {sample.get('seed')})"
+        )
     return ", ".join(parts)
 
 

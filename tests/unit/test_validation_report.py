@@ -96,3 +96,13 @@ def test_status_is_an_enum_and_the_error_is_validation_failed():
     first = dataclasses.replace(report(), first_run=True, note="First run: stored.")
     assert first.ok and first.status is ValidationStatus.FIRST_RUN and "First run: stored." in first.summary()
     assert report().status is ValidationStatus.PASSED
+
+
+def test_the_report_says_when_the_profile_was_incremental_and_how_large_the_sample_was():
+    base = report(result("not_null:id", True))
+    plain = base.to_markdown()
+    assert "incremental" not in plain and "sample" not in plain
+    current = {**base.current, "method": "incremental", "sample": {"fraction": 0.05, "seed": 17, "rows": 60}}
+    text = dataclasses.replace(base, current=current).to_markdown()
+    assert "incremental (the stored state merged with the appended rows)" in text
+    assert "distributions from a sample of 60 rows (5.00%, seed 17)" in text
