@@ -439,12 +439,15 @@ class SourcedProfiler:
         log, skipped = self._log(src, full)
         if full or (stored is not None and not _same_version(stored, src)):
             stored = None
+        if not full and stored is None and state is not None and _same_version(state, src):
+            stored = state  # the state to merge into already describes this version
         sources = plan_metrics(request, log, stored, reference, skipped)
         need = data_request(sources)
         if (
             not full
             and not need.empty
             and stored is None
+            and state is None  # a merge onto the state is exact too: no second metrics query
             and self.metrics is not None
             and src.table_name is not None
         ):
