@@ -119,12 +119,17 @@ class MetricSources:
         log_note: why the Delta log was not used at all (None when it was, or was not tried).
         log_seconds: time spent reading the log.
         data_queries: data aggregation passes run (0: no data read).
+        log_reader: which reader answered from the log, ``delta log (driver)`` (no Spark job)
+            or ``delta log (spark)``; None when the log was not read.
+        log_reader_note: why the driver did not read the log itself (when Spark did).
     """
 
     choices: tuple[MetricChoice, ...]
     log_note: str | None = None
     log_seconds: float = 0.0
     data_queries: int = 0
+    log_reader: str | None = None
+    log_reader_note: str | None = None
 
     def source_of(self, metric: str, column: str | None = None) -> str | None:
         """The source of one metric, None when it was not measured."""
@@ -150,7 +155,12 @@ class MetricSources:
             f"{n[DATA]} from the data"
         )
         text += "; no data was read." if not self.scanned else "."
-        return f"{text} The log was not used: {self.log_note}." if self.log_note else text
+        if self.log_note:
+            return f"{text} The log was not used: {self.log_note}."
+        if self.log_reader is not None and n[LOG]:
+            text += f" The log was read by {self.log_reader} in {self.log_seconds:.3f} s"
+            text += f" ({self.log_reader_note})." if self.log_reader_note else "."
+        return text
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -159,6 +169,8 @@ class MetricSources:
             "counts": self.counts(),
             "log_note": self.log_note,
             "log_seconds": round(self.log_seconds, 3),
+            "log_reader": self.log_reader,
+            "log_reader_note": self.log_reader_note,
             "data_queries": self.data_queries,
             "metrics": [c.to_dict() for c in self.choices],
         }
@@ -374,6 +386,20 @@ class SourcedProfiler:
         self.metrics = metrics
         self.log_reader = log_reader or DeltaLogReader(profiler.spark)
         self.use_log = use_log
+        # profiles this process stored, by (table, version, filter): a Delta version never
+        # changes, so they answer a later validation of that version without a metrics query
+        self._stored_here: dict[tuple[str, int, str | None], TableProfile] = {}
+
+    def remember(self, *profiles: TableProfile) -> None:
+        """Keep profiles just saved to the metrics store, to answer later plans of their version."""
+        for p in profiles:
+            if p.table_name is not None and p.delta_version is not None and p.columns:
+                key = (p.table_name, p.delta_version, p.filter)
+                held = self._stored_here.get(key)
+                if held is None or len(p.columns) >= len(held.columns):
+                    self._stored_here[key] = p
+        while len(self._stored_here) > 64:
+            self._stored_here.pop(next(iter(self._stored_here)))
 
     def profile(
         self,
@@ -419,6 +445,15 @@ class SourcedProfiler:
             stored = None
         sources = plan_metrics(request, log, stored, reference, skipped)
         need = data_request(sources)
+        here = (
+            None
+            if src.table_name is None or src.delta_version is None
+            else (self._stored_here.get((src.table_name, src.delta_version, src.filter)))
+        )
+        if not need.empty and stored is None and here is not None:
+            retry = plan_metrics(request, log, here, reference, skipped)
+            if data_request(retry).empty:  # this process stored a profile answering all of it
+                stored, sources, need = here, retry, data_request(retry)
         if not need.empty and stored is None and self.metrics is not None and src.table_name is not None:
             stored = self.metrics.latest(src.table_name, src.filter, src.delta_version, need.columns or ())
             if stored is not None and _same_version(stored, src):
@@ -448,6 +483,8 @@ class SourcedProfiler:
         sources = dataclasses.replace(
             sources, data_queries=queries, log_seconds=0.0 if log is None else log.seconds
         )
+        if log is not None and log.available:  # which reader answered (driver or Spark), and why
+            sources = dataclasses.replace(sources, log_reader=log.described_by, log_reader_note=log.reason)
         logger.info("%s: %s", src.table_name or "DataFrame", sources.summary())
         return profile, sources
 

@@ -67,6 +67,8 @@ class Validator:
         self.baselines = BaselineResolver(spark, self.profiler, self.metrics)
         # where each metric comes from: the Delta log, a stored profile of this version, the data
         self.sourcing = SourcedProfiler(self.profiler, self.metrics, use_log=use_log)
+        if use_log:  # the latest version from a driver-side listing of the log, when it can
+            self.profiler.latest_version = self.sourcing.log_reader.latest_version
 
     def profile(
         self,
@@ -105,6 +107,7 @@ class Validator:
         result, sources = self.sourcing.profile(src, columns, reference, True, None, None, None)
         if save and result.table_name is not None:
             self.metrics.save(result)
+            self.sourcing.remember(result)
         return result, sources
 
     def validate(
@@ -263,6 +266,7 @@ class Validator:
             keep.insert(0, baseline)
         if keep:
             self.metrics.save(*keep)
+            self.sourcing.remember(*keep)
         rows = [
             {
                 "run_id": report.run_id,
