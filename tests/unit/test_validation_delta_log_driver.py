@@ -40,7 +40,12 @@ def _add(path, n, nulls, lo, hi, region="1", dv=None, stats=True):
             {"numRecords": n, "nullCount": nulls, "minValues": lo, "maxValues": hi, "tightBounds": dv is None}
         )
     if dv is not None:
-        add["deletionVector"] = {"storageType": "u", "pathOrInlineDv": dv[0], "offset": 1, "cardinality": dv[1]}
+        add["deletionVector"] = {
+            "storageType": "u",
+            "pathOrInlineDv": dv[0],
+            "offset": 1,
+            "cardinality": dv[1],
+        }
     return {"add": add}
 
 
@@ -109,7 +114,8 @@ def test_long_strings_and_files_without_statistics_fall_back():
 def test_a_column_past_the_indexed_ones_has_no_figures():
     actions = [(0, META), (0, _add("a", 5, {"id": 0}, {"id": 1}, {"id": 5}))]
     stats = _stats(actions)
-    assert stats.column("id").null_count == 0 and (stats.column("id").min, stats.column("id").max) == (1.0, 5.0)
+    ident = stats.column("id")
+    assert ident.null_count == 0 and (ident.min, ident.max) == (1.0, 5.0)
     assert stats.column("name").null_count is None and "not indexed" in stats.column("name").nulls_note
 
 
