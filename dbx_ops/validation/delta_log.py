@@ -284,10 +284,8 @@ class DeltaLogReader:
                 except Exception as exc:
                     self._locations.pop(str(name), None)  # resolved afresh next time (a re-created table)
                     driver_note = f"the driver could not read {local} ({_first_line(exc)})"
-                else:
-                    if stats.available or stats.reason is None:
-                        return self._done(name, stats, started)
-                    driver_note = stats.reason
+                else:  # the driver read the log: what it found (or found missing) Spark would too
+                    return self._done(name, stats, started)
             logger.info("%s: %s; reading its Delta log through Spark", name, driver_note)
         stats = self._read_with_spark(name, location, version)
         if driver_note is not None:

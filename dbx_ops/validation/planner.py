@@ -158,7 +158,9 @@ class MetricSources:
         if self.log_note:
             return f"{text} The log was not used: {self.log_note}."
         if self.log_reader is not None and n[LOG]:
-            text += f" The log was read by {self.log_reader} in {self.log_seconds:.3f} s"
+            secs = self.log_seconds
+            took = f"{secs:.2f} s" if secs >= 1 else f"{secs * 1000:.1f} ms"
+            text += f" The log was read by {self.log_reader} in {took}"
             text += f" ({self.log_reader_note})." if self.log_reader_note else "."
         return text
 

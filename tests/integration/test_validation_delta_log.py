@@ -42,12 +42,23 @@ def _rows(spark, n, start=0):
     )
 
 
+def _pyarrow_loads():
+    try:
+        import pyarrow.parquet  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 def _read_both(spark, table):
     """The driver's replay and the Spark replay of the same version: every figure the same."""
     driver = DeltaLogReader(spark).read(table)
     through_spark = DeltaLogReader(spark, driver=False).read(table)
-    assert (driver.reader, through_spark.reader) == ("driver", "spark"), driver.reason
-    assert driver.described_by == "delta log (driver)"
+    assert through_spark.reader == "spark"
+    if driver.reader == "spark":  # only where pyarrow cannot load (a checkpoint needs it): says so
+        assert not _pyarrow_loads() and "pyarrow" in driver.reason, driver.reason
+    else:
+        assert driver.reader == "driver" and driver.described_by == "delta log (driver)"
 
     def figures(stats):
         return {k: v for k, v in stats.to_dict().items() if k not in ("seconds", "reader", "reason")}
