@@ -42,6 +42,22 @@ def _rows(spark, n, start=0):
     )
 
 
+def _jobs_during(spark, fn):
+    """Spark jobs ``fn`` ran (classic: a job group and the status tracker); None under Connect."""
+    try:
+        sc = spark.sparkContext
+    except Exception:  # Spark Connect has no SparkContext
+        fn()
+        return None
+    group = f"t-{uuid.uuid4().hex[:8]}"
+    sc.setJobGroup(group, group)
+    try:
+        fn()
+    finally:
+        sc.setLocalProperty("spark.jobGroup.id", None)
+    return len(sc.statusTracker().getJobIdsForGroup(group))
+
+
 def _pyarrow_loads():
     try:
         import pyarrow.parquet  # noqa: F401
@@ -182,8 +198,12 @@ def test_a_validation_the_log_answers_reads_no_data(spark, env, monkeypatch):
     monkeypatch.setattr(
         env["log"].profiler, "profile_source", lambda *a, **k: data_queries.append(a) or real(*a, **k)
     )
-    report = env["log"].validate(table, rules=rules, save=False)
+    done = []
+    jobs = _jobs_during(spark, lambda: done.append(env["log"].validate(table, rules=rules, save=False)))
+    report = done[0]
     assert data_queries == []  # no aggregation over the data at all
+    assert jobs in (None, 0), f"{jobs} Spark jobs"  # driver-side log and version: no Spark job either
+    assert report.sources.log_reader == "delta log (driver)"
     assert not report.sources.scanned and report.sources.data_queries == 0
     assert [(r.rule, r.ok, r.observed) for r in report.results] == [
         (r.rule, r.ok, r.observed) for r in expected.results
