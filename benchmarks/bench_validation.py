@@ -12,6 +12,14 @@
    (``previous``) and one whose baseline is not (``version:0``).
 4. A Delta metadata row count (``COUNT(*)`` answered from the log) vs
    ``df.count()`` that has to scan.
+5. Answers from the Delta log (issue 15): a validation whose rules the log answers (the nine
+   checks less the two distinct counts) vs the bare ``noop`` scan (goal <= 0.2x, flat in the row
+   count); the nine checks in a new process (``cold``: a fresh ``Validator``, the stored profile
+   of the version read back from the metrics table) beside the steady state of section 1 (the
+   table was profiled once by this process, which remembers that profile); with and without
+   saving the history rows; Spark jobs of each.
+
+``--log-only`` runs sections 1 and 5 only (for the large sizes).
 
 Usage: ``.venv/bin/python benchmarks/bench_validation.py [--rows 5000000] [--repeat 3]``.
 Runs in classic mode in a temporary ``DBX_OPS_HOME``; prints a JSON summary last.
@@ -89,6 +97,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=5_000_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--ge-repeat", type=int, default=2)
+    parser.add_argument("--log-only", action="store_true", help="sections 1 and 5 only")
     args = parser.parse_args()
 
     tmp = tempfile.mkdtemp(prefix="bench_validation_")
@@ -125,7 +134,12 @@ def main() -> None:
     run_expectation_suite(spark, df, export)  # warm-up (GE imports, context)
     validator.validate(table, rules=RULES, save=False)
     ge_s, ge_report = timed(lambda: run_expectation_suite(spark, df, export), args.ge_repeat)
-    ours_s, ours_report = timed(lambda: validator.validate(table, rules=RULES, save=False), args.repeat)
+
+    def steady() -> Any:  # the log read afresh each time; the stored profile remembered by this process
+        validator.sourcing.log_reader._cache.clear()
+        return validator.validate(table, rules=RULES, save=False)
+
+    ours_s, ours_report = timed(steady, args.repeat)
 
     def verdicts(report: Any) -> dict[str, bool]:  # schema_contract gives GE one result, us three
         out: dict[str, bool] = {}
@@ -136,10 +150,86 @@ def main() -> None:
 
     same = verdicts(ours_report) == verdicts(ge_report)
     results["ge_suite_s"] = round(ge_s, 2)
-    results["dbx_ops_validate_s"] = round(ours_s, 2)
+    results["dbx_ops_validate_s"] = round(ours_s, 3)
     results["ge_over_dbx_ops"] = round(ge_s / ours_s, 1)
     results["same_verdicts"] = same
     results["expectations"] = len(export.suite.expectations)
+    results["nine_checks_sources"] = ours_report.sources.summary()
+    if not args.log_only:
+        sections_2_to_4(args, spark, validator, table, df, first, results)
+    section_5(args, spark, validator, table, df, results)
+
+    print(
+        f"rows: {args.rows:,} x {results['columns']} columns "
+        "(bigint, double, int, string, boolean, timestamp)"
+    )
+    print(
+        f"GE 1.x suite ({results['expectations']} expectations): {ge_s:.2f} s"
+        f"   dbx_ops validate: {ours_s:.3f} s"
+        f"   -> {results['ge_over_dbx_ops']}x faster (goal >= 20x); same verdicts: {same}"
+    )
+    print(f"  where the nine checks' metrics came from: {results['nine_checks_sources']}")
+    if not args.log_only:
+        print_sections_2_to_4(results)
+    print(
+        "answers from the Delta log: a validation the log answers {log_validate_s} s vs noop scan "
+        "{log_noop_scan_s} s -> {log_over_scan}x (goal <= 0.2x), Spark jobs {jobs_log_validate};"
+        " the nine checks cold (new Validator) {nine_cold_s} s -> GE/cold {ge_over_cold}x, Spark jobs "
+        "{jobs_nine_cold} (steady {jobs_nine_steady}); saving the history rows: {nine_saved_s} s, "
+        "Spark jobs {jobs_nine_saved}".format(**results)
+    )
+    print(json.dumps(results, indent=2))
+
+
+def section_5(args: Any, spark: Any, validator: Any, table: str, df: Any, results: dict[str, Any]) -> None:
+    """Answers from the Delta log: vs the bare scan, cold vs steady, with and without saving."""
+    from dbx_ops.validation import Validator
+
+    log_rules = [r for r in RULES if r["type"] != "distinct_count_bounds"]
+    store = validator.store
+
+    def noop() -> None:
+        df.write.format("noop").mode("overwrite").save()
+
+    def log_validate() -> Any:  # a new Validator: nothing remembered, the log read afresh
+        return Validator(spark, store=store).validate(table, rules=log_rules, save=False)
+
+    def nine_cold() -> Any:
+        return Validator(spark, store=store).validate(table, rules=RULES, save=False)
+
+    def nine_steady() -> Any:
+        validator.sourcing.log_reader._cache.clear()
+        return validator.validate(table, rules=RULES, save=False)
+
+    noop()
+    scan_s, _ = timed(noop, args.repeat)
+    log_s, log_report = timed(log_validate, args.repeat)
+    assert not log_report.sources.scanned, log_report.explain()
+    cold_s, cold_report = timed(nine_cold, args.repeat)
+    saved_s, _ = timed(lambda: validator.validate(table, rules=RULES), args.repeat)
+    results["log_noop_scan_s"] = round(scan_s, 2)
+    results["log_validate_s"] = round(log_s, 3)
+    results["log_over_scan"] = round(log_s / scan_s, 3)
+    results["log_reader"] = log_report.sources.log_reader
+    results["log_read_s"] = round(log_report.sources.log_seconds, 4)
+    results["nine_cold_s"] = round(cold_s, 3)
+    results["nine_cold_sources"] = cold_report.sources.summary()
+    results["ge_over_cold"] = round(results["ge_suite_s"] / cold_s, 1)
+    results["nine_saved_s"] = round(saved_s, 3)
+    results["jobs_log_validate"] = jobs(spark, log_validate)
+    results["jobs_nine_steady"] = jobs(spark, nine_steady)
+    results["jobs_nine_cold"] = jobs(spark, nine_cold)
+    results["jobs_nine_saved"] = jobs(spark, lambda: validator.validate(table, rules=RULES))
+
+
+def sections_2_to_4(
+    args: Any, spark: Any, validator: Any, table: str, df: Any, first: Any, results: dict[str, Any]
+) -> None:
+    """The full profile vs the scan, Spark jobs and SQL executions, the metadata row count."""
+    from pyspark.sql import functions as F
+
+    from dbx_ops.state import StateStore
+    from dbx_ops.validation import Validator
 
     # 2. Full profile (one pass over stored bins) vs a bare scan.
     def noop() -> None:
@@ -211,26 +301,22 @@ def main() -> None:
     results["scan_count_s"] = round(scan_count_s, 3)
     results["scan_over_metadata"] = round(scan_count_s / meta_s, 1)
 
+
+def print_sections_2_to_4(results: dict[str, Any]) -> None:
+    """The lines of sections 2 to 4."""
     print(
-        f"rows: {args.rows:,} x {results['columns']} columns "
-        "(bigint, double, int, string, boolean, timestamp)"
-    )
-    print(
-        f"GE 1.x suite ({results['expectations']} expectations): {ge_s:.2f} s"
-        f"   dbx_ops validate: {ours_s:.2f} s"
-        f"   -> {results['ge_over_dbx_ops']}x faster (goal >= 20x); same verdicts: {same}"
-    )
-    print(
-        f"profile, all columns, one pass: {prof_s:.2f} s   noop scan: {scan_s:.2f} s"
+        f"profile, all columns, one pass: {results['profile_one_pass_s']:.2f} s"
+        f"   noop scan: {results['noop_scan_s']:.2f} s"
         f"   -> {results['profile_over_scan']}x the scan (goal <= 1.5x);"
-        f" first profile with bins/top-k: {first_s:.2f} s"
+        f" first profile with bins/top-k: {results['first_profile_with_bins_s']:.2f} s"
     )
     print(
-        f"profile without histograms / top-k (nulls, distinct, min/max/mean/stddev): {no_dist_s:.2f} s"
+        "profile without histograms / top-k (nulls, distinct, min/max/mean/stddev): "
+        f"{results['profile_without_distributions_s']:.2f} s"
         f"   -> {results['profile_without_distributions_over_scan']}x the scan"
     )
     print(
-        f"the full pass without distinct counts: {no_distinct_s:.2f} s"
+        f"the full pass without distinct counts: {results['profile_without_distinct_s']:.2f} s"
         f"   -> {results['profile_without_distinct_over_scan']}x the scan"
     )
     print(
@@ -246,10 +332,10 @@ def main() -> None:
         "{queries_validate_version0_not_stored_no_save}".format(**results)
     )
     print(
-        f"row count: metadata {meta_s * 1000:.0f} ms vs scan {scan_count_s * 1000:.0f} ms"
+        f"row count: metadata {results['metadata_count_s'] * 1000:.0f} ms"
+        f" vs scan {results['scan_count_s'] * 1000:.0f} ms"
         f"   -> {results['scan_over_metadata']}x"
     )
-    print(json.dumps(results, indent=2))
 
 
 if __name__ == "__main__":

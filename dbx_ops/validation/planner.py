@@ -122,6 +122,9 @@ class MetricSources:
         method_note: how the data part was profiled: ``incremental: ...`` (the stored state
             merged with the rows appended since, how many) or ``full scan: ...`` with the reason
             an incremental profile was not possible; None when no data was read or none was tried.
+        log_reader: which reader answered from the log, ``delta log (driver)`` (no Spark job)
+            or ``delta log (spark)``; None when the log was not read.
+        log_reader_note: why the driver did not read the log itself (when Spark did).
     """
 
     choices: tuple[MetricChoice, ...]
@@ -129,6 +132,8 @@ class MetricSources:
     log_seconds: float = 0.0
     data_queries: int = 0
     method_note: str | None = None
+    log_reader: str | None = None
+    log_reader_note: str | None = None
 
     def source_of(self, metric: str, column: str | None = None) -> str | None:
         """The source of one metric, None when it was not measured."""
@@ -161,7 +166,14 @@ class MetricSources:
         text += "; no data was read." if not self.scanned and not n[INCREMENTAL] else "."
         if self.method_note:
             text += f" {self.method_note[0].upper()}{self.method_note[1:].rstrip('.')}."
-        return f"{text} The log was not used: {self.log_note}." if self.log_note else text
+        if self.log_note:
+            return f"{text} The log was not used: {self.log_note}."
+        if self.log_reader is not None and n[LOG]:
+            secs = self.log_seconds
+            took = f"{secs:.2f} s" if secs >= 1 else f"{secs * 1000:.1f} ms"
+            text += f" The log was read by {self.log_reader} in {took}"
+            text += f" ({self.log_reader_note})." if self.log_reader_note else "."
+        return text
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -170,6 +182,8 @@ class MetricSources:
             "counts": self.counts(),
             "log_note": self.log_note,
             "log_seconds": round(self.log_seconds, 3),
+            "log_reader": self.log_reader,
+            "log_reader_note": self.log_reader_note,
             "data_queries": self.data_queries,
             "method_note": self.method_note,
             "metrics": [c.to_dict() for c in self.choices],
@@ -391,6 +405,20 @@ class SourcedProfiler:
         self.metrics = metrics
         self.log_reader = log_reader or DeltaLogReader(profiler.spark)
         self.use_log = use_log
+        # profiles this process stored, by (table, version, filter): a Delta version never
+        # changes, so they answer a later validation of that version without a metrics query
+        self._stored_here: dict[tuple[str, int, str | None], TableProfile] = {}
+
+    def remember(self, *profiles: TableProfile) -> None:
+        """Keep profiles just saved to the metrics store, to answer later plans of their version."""
+        for p in profiles:
+            if p.table_name is not None and p.delta_version is not None and p.columns:
+                key = (p.table_name, p.delta_version, p.filter)
+                held = self._stored_here.get(key)
+                if held is None or len(p.columns) >= len(held.columns):
+                    self._stored_here[key] = p
+        while len(self._stored_here) > 64:
+            self._stored_here.pop(next(iter(self._stored_here)))
 
     def profile(
         self,
@@ -443,6 +471,15 @@ class SourcedProfiler:
             stored = state  # the state to merge into already describes this version
         sources = plan_metrics(request, log, stored, reference, skipped)
         need = data_request(sources)
+        here = (
+            None
+            if full or src.table_name is None or src.delta_version is None
+            else (self._stored_here.get((src.table_name, src.delta_version, src.filter)))
+        )
+        if not need.empty and stored is None and here is not None:
+            retry = plan_metrics(request, log, here, reference, skipped)
+            if data_request(retry).empty:  # this process stored a profile answering all of it
+                stored, sources, need = here, retry, data_request(retry)
         if (
             not full
             and not need.empty
@@ -497,6 +534,8 @@ class SourcedProfiler:
             profile = dataclasses.replace(
                 profile, method=data.method, method_note=data.method_note, sample=data.sample
             )
+        if log is not None and log.available:  # which reader answered (driver or Spark), and why
+            sources = dataclasses.replace(sources, log_reader=log.described_by, log_reader_note=log.reason)
         logger.info("%s: %s", src.table_name or "DataFrame", sources.summary())
         return profile, sources
 

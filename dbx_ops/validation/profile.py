@@ -42,7 +42,7 @@ import itertools
 import logging
 import re
 import uuid
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
@@ -219,6 +219,9 @@ class Profiler:
         self.options = options or ProfileOptions()
         self.now = now
         self._sketches: bool | None = None
+        #: asked first for a table's latest version (the Delta log read on the driver: no Spark
+        #: job); None, or an answer of None, falls back to ``DESCRIBE HISTORY``
+        self.latest_version: Callable[[TableName], int | None] | None = None
 
     @property
     def sketches(self) -> bool:
@@ -231,6 +234,10 @@ class Profiler:
 
     def delta_version(self, table: TableName) -> int | None:
         """The latest Delta version of ``table``, or None when it is not a Delta table."""
+        if self.latest_version is not None:
+            found_on_driver = self.latest_version(table)
+            if found_on_driver is not None:
+                return found_on_driver
         try:
             # collect() on the command's own result: no further Spark job for a select / first
             found = self.spark.sql(f"DESCRIBE HISTORY {table.sql} LIMIT 1").collect()

@@ -72,6 +72,8 @@ class Validator:
         self.sourcing = SourcedProfiler(
             self.profiler, self.metrics, use_log=use_log, incremental=self.incremental
         )
+        if use_log:  # the latest version from a driver-side listing of the log, when it can
+            self.profiler.latest_version = self.sourcing.log_reader.latest_version
 
     def profile(
         self,
@@ -119,6 +121,7 @@ class Validator:
         )
         if save and result.table_name is not None:
             self.metrics.save(result)
+            self.sourcing.remember(result)
         return result, sources
 
     def validate(
@@ -306,6 +309,7 @@ class Validator:
             keep.insert(0, baseline)
         if keep:
             self.metrics.save(*keep)
+            self.sourcing.remember(*keep)
         rows = [
             {
                 "run_id": report.run_id,

@@ -42,6 +42,47 @@ def _rows(spark, n, start=0):
     )
 
 
+def _jobs_during(spark, fn):
+    """Spark jobs ``fn`` ran (classic: a job group and the status tracker); None under Connect."""
+    try:
+        sc = spark.sparkContext
+    except Exception:  # Spark Connect has no SparkContext
+        fn()
+        return None
+    group = f"t-{uuid.uuid4().hex[:8]}"
+    sc.setJobGroup(group, group)
+    try:
+        fn()
+    finally:
+        sc.setLocalProperty("spark.jobGroup.id", None)
+    return len(sc.statusTracker().getJobIdsForGroup(group))
+
+
+def _pyarrow_loads():
+    try:
+        import pyarrow.parquet  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _read_both(spark, table):
+    """The driver's replay and the Spark replay of the same version: every figure the same."""
+    driver = DeltaLogReader(spark).read(table)
+    through_spark = DeltaLogReader(spark, driver=False).read(table)
+    assert through_spark.reader == "spark"
+    if driver.reader == "spark":  # only where pyarrow cannot load (a checkpoint needs it): says so
+        assert not _pyarrow_loads() and "pyarrow" in driver.reason, driver.reason
+    else:
+        assert driver.reader == "driver" and driver.described_by == "delta log (driver)"
+
+    def figures(stats):
+        return {k: v for k, v in stats.to_dict().items() if k not in ("seconds", "reader", "reason")}
+
+    assert figures(driver) == figures(through_spark)
+    return driver
+
+
 def _assert_log_equals_scan(stats, scanned, exact_bounds):
     """Every number the log gives equals the scan's; the columns it cannot answer say why."""
     assert stats.available, stats.reason
@@ -66,7 +107,7 @@ def test_many_files_partitions_and_checkpoints_match_a_scan(spark, env):
     for k in range(1, 4):
         _rows(spark, 100, 600 * k).repartition(2).write.format("delta").mode("append").save(path)
     table = f"delta.`{path}`"
-    stats = DeltaLogReader(spark).read(table)
+    stats = _read_both(spark, table)
     scanned = env["scan"].profile(table, save=False)
     assert stats.files > 20
     exact = {"id", "amount", "qty", "region", "price", "day"}
@@ -87,13 +128,12 @@ def test_deletion_vectors_column_mapping_and_a_catalog_table(spark, env):
         "delta.enableDeletionVectors", "true"
     ).option("delta.columnMapping.mode", "name").saveAsTable(table)
     spark.sql(f"ALTER TABLE {table} RENAME COLUMN amount TO amount_eur")
-    reader = DeltaLogReader(spark)
-    before = reader.read(table)
+    before = _read_both(spark, table)
     assert before.available and before.column("amount_eur").null_count is not None  # by physical name
     _assert_log_equals_scan(before, env["scan"].profile(table, save=False), {"amount_eur", "id", "region"})
 
     spark.sql(f"DELETE FROM {table} WHERE id % 10 = 1")  # deletion vectors, no file removed
-    after = reader.read(table)
+    after = _read_both(spark, table)
     scanned = env["scan"].profile(table, save=False)
     assert after.row_count == scanned.row_count == 360  # numRecords minus the DV cardinality
     assert after.column("amount_eur").null_count is None
@@ -111,7 +151,7 @@ def test_more_than_32_columns_and_files_without_statistics_fall_back(spark, env)
     )
     wide.repartition(2).write.format("delta").save(path)
     table = f"delta.`{path}`"
-    stats = DeltaLogReader(spark).read(table)
+    stats = _read_both(spark, table)
     scanned = env["scan"].profile(table, save=False)
     indexed = ["id", *[f"c{k:02d}" for k in range(31)]]  # the first 32 columns
     _assert_log_equals_scan(stats, scanned, set(indexed))
@@ -130,7 +170,7 @@ def test_more_than_32_columns_and_files_without_statistics_fall_back(spark, env)
         wide.limit(10).write.format("delta").mode("append").save(path)
     finally:
         spark.conf.unset("spark.databricks.delta.stats.collect")
-    bare = DeltaLogReader(spark).read(table)
+    bare = _read_both(spark, table)
     assert bare.row_count is None and "no statistics" in bare.row_count_note
     assert bare.column("id").null_count is None
     exact_rows = [{"type": "row_count_bounds", "min": 310, "max": 310}]
@@ -158,8 +198,12 @@ def test_a_validation_the_log_answers_reads_no_data(spark, env, monkeypatch):
     monkeypatch.setattr(
         env["log"].profiler, "profile_source", lambda *a, **k: data_queries.append(a) or real(*a, **k)
     )
-    report = env["log"].validate(table, rules=rules, save=False)
+    done = []
+    jobs = _jobs_during(spark, lambda: done.append(env["log"].validate(table, rules=rules, save=False)))
+    report = done[0]
     assert data_queries == []  # no aggregation over the data at all
+    assert jobs in (None, 0), f"{jobs} Spark jobs"  # driver-side log and version: no Spark job either
+    assert report.sources.log_reader == "delta log (driver)"
     assert not report.sources.scanned and report.sources.data_queries == 0
     assert [(r.rule, r.ok, r.observed) for r in report.results] == [
         (r.rule, r.ok, r.observed) for r in expected.results
@@ -186,14 +230,29 @@ def test_a_log_that_cannot_be_read_falls_back_to_a_scan_and_says_so(spark, env):
     table = f"{env['schema']}.refused"
     _rows(spark, 50).write.format("delta").saveAsTable(table)
 
-    class Refusing(DeltaLogReader):  # what a Unity Catalog managed table may answer a direct read
+    class DriverRefused(DeltaLogReader):  # the driver process may not read the table's folder
+        def _read_on_driver(self, table, location, folder, version):
+            raise PermissionError(f"[Errno 13] Permission denied: '{folder}'")
+
+    class Refusing(DriverRefused):  # what a Unity Catalog managed table may answer a direct read
         def _list(self, location):
             raise PermissionError(f"PERMISSION_DENIED: direct access to {location} is not allowed")
 
+    rules = [{"type": "not_null", "columns": ["id"]}]
     validator = Validator(spark, store=env["log"].store)
+    # the driver cannot read the folder, Spark can: the log still answers, and says who read it
+    validator.sourcing.log_reader = DriverRefused(spark)
+    through_spark = validator.validate(table, rules=rules, save=False)
+    assert through_spark.ok and not through_spark.sources.scanned
+    assert through_spark.sources.log_reader == "delta log (spark)"
+    assert "Permission denied" in through_spark.sources.log_reader_note
+    assert "read by delta log (spark)" in through_spark.explain()
+
+    # neither can: a scan, and the note says why for both readers
     validator.sourcing.log_reader = Refusing(spark)
-    report = validator.validate(table, rules=[{"type": "not_null", "columns": ["id"]}], save=False)
+    report = validator.validate(table, rules=rules, save=False)
     assert report.ok and report.sources.scanned
     assert "PERMISSION_DENIED" in report.sources.log_note
+    assert "on the driver" in report.sources.log_note and "Permission denied" in report.sources.log_note
     assert report.sources.source_of("null_count", "id") == DATA
     assert "cannot be read here" in report.explain()
