@@ -104,7 +104,9 @@ def test_a_change_that_is_not_an_append_makes_the_next_profile_full_and_says_why
     _append(spark, table, 20_000, 100)
     after = validator.profile(table)
     assert after.method == "full"
-    assert after.method_note.startswith("full scan:") and why in after.method_note, after.method_note
+    # Spark 3.5 cannot merge distinct counts at all, and says that first
+    reason = why if has_sketches(spark) else "Spark 3.5"
+    assert after.method_note.startswith("full scan:") and reason in after.method_note, after.method_note
     assert after.row_count == spark.table(table).count()
     _append(spark, table, 30_000, 50)  # and once profiled in full, appends are incremental again
     if has_sketches(spark):
@@ -139,7 +141,8 @@ def test_a_deletion_vector_delete_removes_no_file_and_still_makes_the_next_profi
     metrics = spark.sql(f"DESCRIBE HISTORY {table} LIMIT 1").collect()[0]["operationMetrics"]
     assert int(metrics["numDeletionVectorsAdded"]) > 0 and int(metrics["numRemovedFiles"]) == 0
     after = validator.profile(table)
-    assert after.method == "full" and "DELETE" in after.method_note, after.method_note
+    reason = "DELETE" if has_sketches(spark) else "Spark 3.5"
+    assert after.method == "full" and reason in after.method_note, after.method_note
     assert after.row_count == spark.table(table).count() == 600 - len(range(0, 600, 7))
 
 
