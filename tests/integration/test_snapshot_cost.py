@@ -24,15 +24,21 @@ RESTORE_PER_TABLE = 30
 SNAPSHOT_PER_TABLE = 14
 
 
+def _last_execution_id(store) -> int:
+    """The newest SQL execution id (ids only grow; the store keeps only the newest 1000)."""
+    n = store.executionsCount()
+    return -1 if n == 0 else int(store.executionsList(n - 1, 1).head().executionId())
+
+
 def _executions(spark, fn):
     jss = spark._jsparkSession
     bus = jss.sparkContext().listenerBus()
     store = jss.sharedState().statusStore()
     bus.waitUntilEmpty()
-    before = store.executionsCount()
+    before = _last_execution_id(store)
     result = fn()
     bus.waitUntilEmpty()
-    return int(store.executionsCount() - before), result
+    return _last_execution_id(store) - before, result
 
 
 def _events_version(spark, snaps):
