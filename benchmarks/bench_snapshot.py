@@ -47,11 +47,16 @@ def executions(spark: Any, fn: Callable[[], Any]) -> int | None:
         return None
     bus = jss.sparkContext().listenerBus()
     store = jss.sharedState().statusStore()
+
+    def last_id() -> int:  # ids only grow; the store keeps only the newest 1000 executions
+        n = store.executionsCount()
+        return -1 if n == 0 else int(store.executionsList(n - 1, 1).head().executionId())
+
     bus.waitUntilEmpty()
-    before = store.executionsCount()
+    before = last_id()
     fn()
     bus.waitUntilEmpty()
-    return int(store.executionsCount() - before)
+    return last_id() - before
 
 
 def main() -> None:

@@ -16,7 +16,8 @@ lakehouse it is given (the local one, or a sandbox schema of a workspace):
 5. validate the gold tables against the snapshot: the breaches must be caught
    by the right rules, the checklist's data-quality item fails, and the gate
    must say no-go with those reasons;
-6. roll back: restore the gold tables from the snapshot, with the restore's proof;
+6. roll back: restore the gold tables from the snapshot, with the restore's proof (with a
+   workspace also the pipeline's job, and its release back to the last known good);
 7. validate again: everything must pass; the rollback-runbook checklist is
    filled from the run's facts (seed 003 §7 message);
 8. optionally redeploy forward a fixed version and validate it.
@@ -488,18 +489,94 @@ _NOTEBOOK = (
 class ReleaseRollback(Protocol):
     """The seam for "roll back to the last known-good release" (``dbx_ops.releases``).
 
-    When the drill is given one, its job rollback step also calls it after the job's definition
-    is back, and the release's verdict is part of that step's proof.
+    With a workspace the drill records each deployment of its pipeline job as a release (v1
+    verified by its smoke run: the last known good; the faulty v2 recorded, never verified)
+    and, after the job's definition is back, rolls the release back to the last known good;
+    the release's verdict is part of that step's proof. :class:`DrillReleases` is the one the
+    drill uses unless it is handed another.
     """
+
+    def record(self, job_id: int, version: str, *, verify: bool) -> Any:
+        """Record ``job_id``'s live deployment as a release; ``verify``: run its post-deploy checks.
+
+        Returns:
+            The :class:`~dbx_ops.releases.model.Release` (``known_good`` once verified).
+        """
+        ...
 
     def roll_back(self, job_id: int, *, reason: str) -> Any:
         """Roll ``job_id``'s release back to the last known-good one.
 
         Returns:
-            A :class:`~dbx_ops.verdict.Verdict` with ``to_text`` / ``to_html`` / ``to_markdown``
-            (``ok`` when the last known-good release is live again).
+            The rollback :class:`~dbx_ops.releases.model.Release` (a Verdict with ``to_text`` /
+            ``to_html`` / ``to_markdown``; ``known_good`` when its smoke run passed and
+            ``rollback_of`` the release it redeployed).
         """
         ...
+
+
+class DrillReleases:
+    """The drill's pipeline job as releases, through :class:`~dbx_ops.releases.ops.Releases`.
+
+    Every release is of bundle ``dbx_ops_drill`` and target = the drill's label, so drills
+    never pick each other's last known good. The smoke job of each release is the pipeline
+    job itself. The releases folder (JSON per release, the job's notebooks kept with it)
+    lives beside the drill's reports; the events are not also appended to a Delta table, so
+    the drill's releases cost no Spark job.
+
+    Args:
+        ws: the workspace client.
+        folder: the releases folder.
+        target: the release target (the drill's label).
+        now: the clock.
+        poll_s: seconds between polls of a smoke run.
+        timeout_s: how long to wait for one smoke run.
+        definitions: the job definition store the live job is backed up to before a rollback.
+    """
+
+    BUNDLE = "dbx_ops_drill"
+
+    def __init__(
+        self,
+        ws: Any,
+        folder: Path,
+        target: str,
+        now: Clock,
+        poll_s: float = 0.5,
+        timeout_s: float = 600,
+        definitions: Any = None,
+    ) -> None:
+        from dbx_ops.releases import Releases
+
+        self.target = target
+        self.releases = Releases(
+            ws,
+            folder,
+            store=None,
+            definitions=definitions,
+            now=now,
+            smoke_timeout_s=timeout_s,
+            poll_s=poll_s,
+        )
+
+    def record(self, job_id: int, version: str, *, verify: bool) -> Any:
+        """Record the live job as release ``version``; with ``verify`` promote it (its smoke run)."""
+        release = self.releases.record(
+            self.BUNDLE,
+            self.target,
+            version=version,
+            jobs=[int(job_id)],
+            smoke_jobs=[str(job_id)],
+            actor="dbx_ops drill",
+        )
+        if not verify:
+            return release
+        return self.releases.promote(release.release_id, actor="dbx_ops drill")
+
+    def roll_back(self, job_id: int, *, reason: str) -> Any:
+        """Redeploy the last known-good release (notebooks and job definition) and check its smoke run."""
+        logger.info("rolling job %s back to the last known-good release: %s", job_id, reason)
+        return self.releases.rollback(self.BUNDLE, self.target, actor="dbx_ops drill")
 
 
 class _JobDrill:
@@ -511,7 +588,14 @@ class _JobDrill:
     """
 
     def __init__(
-        self, ws: Any, folder: Path, label: str, now: Clock, poll_s: float = 0.5, timeout_s: float = 600
+        self,
+        ws: Any,
+        folder: Path,
+        label: str,
+        now: Clock,
+        poll_s: float = 0.5,
+        timeout_s: float = 600,
+        releases: ReleaseRollback | None = None,
     ) -> None:
         from dbx_ops.jobs.store import JobDefinitionStore
 
@@ -526,6 +610,11 @@ class _JobDrill:
         self.definitions = JobDefinitionStore(ws, folder / "job_backups", now=now)
         self.job_id: int | None = None
         self.good_sha: str | None = None
+        #: None: the drill's own releases (:class:`DrillReleases`) in ``folder/releases``.
+        self.releases: ReleaseRollback = releases or DrillReleases(
+            ws, folder / "releases", label, now, poll_s, timeout_s, self.definitions
+        )
+        self.good_release: str | None = None
 
     def spec(self, version: str) -> dict[str, Any]:
         """The pipeline's job: v1 (good) or v2 (the faulty deployment, a new silver notebook)."""
@@ -579,34 +668,57 @@ class _JobDrill:
         return settings_sha(self.definitions.live(self.job_id)[2])
 
     def deploy_good(self) -> tuple[list[Check], dict[str, Any]]:
-        """Import the notebooks, deploy v1, run it, and keep its definition as the known-good backup."""
-        from dbx_ops.jobs.rollback import wait_for_run
+        """Import the notebooks, deploy v1 and record it as a release verified by its smoke run.
 
+        The release's smoke run is the job's first run: v1 is the last known good because it ran.
+        Its definition is also kept as the job-operations backup the job rollback returns to.
+        """
         self._import_notebooks()
         result = self._deploy("v1")
         self.job_id = int(result.job_id or 0)
-        waiter = self.ws.jobs.run_now(job_id=self.job_id)
-        run_id = int(getattr(waiter.response, "run_id", 0) or 0)
-        outcome = wait_for_run(self.ws, run_id, self.timeout_s, self.poll_s, now=self.now)
+        release = self.releases.record(self.job_id, "v1", verify=True)
+        self.good_release = str(release.release_id)
+        smoke = next((c for c in release.checks if c.name.startswith("smoke")), None)
         self.definitions.backup([self.job_id], record=False)
         self.good_sha = self._live_sha()
+        outcome = smoke.actual if smoke is not None else "no smoke run"
         checks = [
             Check("job v1 deployed", bool(result.ok and self.job_id), "live", f"job {self.job_id}"),
-            Check("job v1 run", outcome == "SUCCESS", "SUCCESS", outcome),
+            Check("job v1 run", outcome == "SUCCESS", "SUCCESS", outcome, smoke.message if smoke else ""),
+            Check(
+                "release v1",
+                bool(release.known_good),
+                "verified (the last known good)",
+                f"{release.release_id} {release.status}",
+            ),
         ]
-        return checks, {"job_id": self.job_id, "run_id": run_id, "manifest": result.manifest_path}
+        details = {"job_id": self.job_id, "release_v1": self.good_release, "manifest": result.manifest_path}
+        return checks, details
 
     def deploy_faulty(self) -> tuple[list[Check], dict[str, Any]]:
-        """Deploy v2 over v1 (the deployer backs v1 up first)."""
+        """Deploy v2 over v1 (the deployer backs v1 up first) and record it as an unverified release."""
         result = self._deploy("v2")
         changed = self._live_sha() != self.good_sha
-        checks = [Check("job v2 deployed", bool(result.ok) and changed, "v2 live", "v2" if changed else "v1")]
-        return checks, {"job_manifest_v2": result.manifest_path}
+        assert self.job_id is not None
+        release = self.releases.record(self.job_id, "v2", verify=False)
+        checks = [
+            Check("job v2 deployed", bool(result.ok) and changed, "v2 live", "v2" if changed else "v1"),
+            Check(
+                "release v2",
+                not release.known_good,
+                "recorded, not verified",
+                f"{release.release_id} {release.status}",
+            ),
+        ]
+        return checks, {"job_manifest_v2": result.manifest_path, "release_v2": str(release.release_id)}
 
-    def roll_back(
-        self, reason: str, releases: ReleaseRollback | None
-    ) -> tuple[list[Check], dict[str, Any], str, str]:
-        """Roll the job back to v1 with a verification run; then the release, when a seam is given."""
+    def roll_back(self, reason: str) -> tuple[list[Check], dict[str, Any], str, str]:
+        """Roll the job back to v1 with a verification run, then its release to the last known good.
+
+        The job rollback pauses the job, cancels its runs and restores the v1 definition; the
+        release rollback then redeploys the last known-good release's kept notebooks and job
+        definition (no rebuild) and checks its smoke run.
+        """
         from dbx_ops.jobs.rollback import JobRollback, RollbackOptions
 
         assert self.job_id is not None
@@ -628,18 +740,37 @@ class _JobDrill:
                 str(result.verification_result),
             ),
         ]
+        html, md = result.to_html(), result.to_markdown()
+        rb = self.releases.roll_back(self.job_id, reason=reason)
+        to = str(getattr(rb, "rollback_of", None) or "none")
+        checks.append(
+            Check(
+                "release rollback",
+                bool(rb.known_good) and to == self.good_release,
+                f"to {self.good_release} (the last known good), verified",
+                f"{rb.release_id} to {to}, {rb.status}",
+            )
+        )
+        smoke = [c for c in rb.checks if c.name.startswith("smoke")]
+        checks.append(
+            Check(
+                "release smoke run",
+                bool(smoke) and all(c.ok for c in smoke),
+                "SUCCESS",
+                ", ".join(c.actual for c in smoke) or "no smoke run",
+                "; ".join(c.message for c in smoke),
+            )
+        )
+        still = self._live_sha() == self.good_sha
+        checks.append(Check("job definition after the release", still, "v1", "v1" if still else "NOT v1"))
         details: dict[str, Any] = {
             "job_id": self.job_id,
             "verification_run_id": result.verification_run_id,
-            "release": "not configured",
+            "release": to,
+            "release_rollback": str(rb.release_id),
         }
-        html, md = result.to_html(), result.to_markdown()
-        if releases is not None:
-            release = releases.roll_back(self.job_id, reason=reason)
-            checks.append(Check("release rollback", release.ok, "last known-good release", release.to_text()))
-            details["release"] = "ok" if release.ok else "failed"
-            html += release.to_html()
-            md += "\n\n" + release.to_markdown()
+        html += rb.to_html()
+        md += "\n\n" + rb.to_markdown()
         return checks, details, html, md
 
     def clean_up(self) -> None:
@@ -803,8 +934,20 @@ def spark_job_counter(spark: Any) -> Callable[[], int | None]:
 
 
 def _validate_all(validator: Any, tables: Sequence[str], label: str) -> dict[str, Any]:
-    """Every table validated against the snapshot ``label``: table -> ValidationReport."""
-    return {t: validator.validate(t, baseline=f"snapshot:{label}") for t in tables}
+    """Every table validated against the snapshot ``label``: table -> ValidationReport.
+
+    The tables are validated side by side, one thread each: a validation of a drill-sized
+    table is mostly small metadata queries whose driver-side work leaves the other core idle,
+    and Spark runs the jobs of several threads of one session at once. The state tables take
+    concurrent appends (:meth:`~dbx_ops.state.StateStore.append` retries a conflict).
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    if len(tables) < 2:
+        return {t: validator.validate(t, baseline=f"snapshot:{label}") for t in tables}
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="drill-validate") as pool:
+        futures = {t: pool.submit(validator.validate, t, baseline=f"snapshot:{label}") for t in tables}
+        return {t: f.result() for t, f in futures.items()}
 
 
 def _pass_checks(reports: Mapping[str, Any]) -> list[Check]:
@@ -832,10 +975,11 @@ def run_drill(
 ) -> DrillReport:
     """Run the rollback drill on ``spark``'s lakehouse and return its report.
 
-    With a workspace (``ws``) the drill also deploys the pipeline's job (v1) and runs it,
-    deploys the faulty v2 with the faulty transformation, and after the restore rolls the job
-    back with a verification run; ``releases`` plugs in the rollback to the last known-good
-    release (``dbx_ops.releases``) there.
+    With a workspace (``ws``) the drill also deploys the pipeline's job (v1) and records it as
+    a release verified by its run (the last known good), deploys the faulty v2 (recorded as a
+    release, never verified) with the faulty transformation, and after the restore rolls the
+    job back with a verification run and its release back to the last known good
+    (``dbx_ops.releases``), whose smoke run must pass.
 
     Args:
         spark: the Spark session (local or a Databricks cluster).
@@ -845,7 +989,8 @@ def run_drill(
         progress: where step progress goes (default: nothing).
         now: the clock.
         ws: a ``WorkspaceClient`` (the local stand-in or a sandbox workspace); None: tables only.
-        releases: the release rollback to run after the job's rollback (see :class:`ReleaseRollback`).
+        releases: the releases of the pipeline's job (see :class:`ReleaseRollback`); None: the
+            drill's own :class:`DrillReleases` in ``<out>/workspace/releases``.
 
     Returns:
         The :class:`DrillReport`; ``ok`` only when recovery was proven.
@@ -883,7 +1028,7 @@ def run_drill(
         jobs_folder = (
             (work / "workspace") if work is not None else Path(tempfile.mkdtemp(prefix="dbx-ops-drill-"))
         )
-        jobs = _JobDrill(ws, jobs_folder, label, now)
+        jobs = _JobDrill(ws, jobs_folder, label, now, releases=releases)
 
     pipeline.prepare_schema()
     bar.start(f"rollback drill {label}", total)
@@ -925,7 +1070,7 @@ def run_drill(
                 checks, details = job_drill.deploy_good()
                 summary = (
                     f"deployed the pipeline's job {details['job_id']} (v1) through the job operations "
-                    f"and ran it: {checks[-1].actual}"
+                    f"and ran it: {checks[1].actual}; release {details['release_v1']} is the last known good"
                 )
                 return all(c.ok for c in checks), summary, checks, details, "", ""
 
@@ -963,7 +1108,9 @@ def run_drill(
         # 3. snapshot -------------------------------------------------------------------------
         def snapshot() -> Any:
             run = prod_run()
-            snaps.snapshot(gold, label=label, note="rollback drill")
+            # the fingerprint recorded now, before the faulty deployment, is what the restore's
+            # proof compares the restored content with
+            snaps.snapshot(gold, label=label, note="rollback drill", fingerprint=True)
             run.verify(verifier_ctx, items=["rollback.snapshot"])
             item = run.state().status("rollback.snapshot")
             checks = [Check("snapshot verifier", str(item.state) == "pass", "pass", str(item.state))]
@@ -1058,13 +1205,19 @@ def run_drill(
                     "ok" if report.ok else "NOT OK",
                 )
             ]
-            counts = {"gold_orders": pipeline.count("gold_orders")}
+            # the restore's proof counted the restored rows; compared here with the build's count
+            counts = {
+                _short(t.table_name): int(c.actual)
+                for t in report.tables
+                for c in t.checks
+                if c.name == "row count" and c.actual.isdigit()
+            }
             checks.append(
                 Check(
                     "gold_orders rows",
-                    counts["gold_orders"] == facts["counts_v1"]["gold_orders"],
+                    counts.get("gold_orders") == facts["counts_v1"]["gold_orders"],
                     str(facts["counts_v1"]["gold_orders"]),
-                    str(counts["gold_orders"]),
+                    str(counts.get("gold_orders", "not counted")),
                 )
             )
             summary = report.summary() if hasattr(report, "summary") else "restored"
@@ -1084,10 +1237,12 @@ def run_drill(
 
             def rollback_job() -> Any:
                 reason = f"rollback drill {label}: {facts.get('breaches') or 'validation failures'}"
-                checks, details, html, md = job_drill.roll_back(reason, releases)
+                checks, details, html, md = job_drill.roll_back(reason)
                 summary = (
                     f"rolled the pipeline's job {details['job_id']} back to v1; verification run "
-                    f"{details['verification_run_id']}: {checks[2].actual}"
+                    f"{details['verification_run_id']}: {checks[2].actual}; release rolled back to "
+                    f"{details['release']} (last known good) as {details['release_rollback']}: "
+                    f"{checks[3].actual.rsplit(', ', 1)[-1]}"
                 )
                 return all(c.ok for c in checks), summary, checks, details, html, md
 

@@ -15,7 +15,8 @@ again resumes (tables already back are recognised and skipped).
 What it costs per table is fixed and small: one ``DESCRIBE DETAIL`` and one
 ``DESCRIBE HISTORY`` for the plan (the latest commit and the commits to undo
 come from the same history read), one ``DESCRIBE HISTORY ... LIMIT 1`` right
-before the ``RESTORE`` to see that no writer committed meanwhile, the
+before the ``RESTORE`` to see that no writer committed meanwhile when
+something ran since the plan (the expected fingerprint's scan, a retry), the
 ``RESTORE``, then ``DESCRIBE DETAIL``, ``DESCRIBE HISTORY`` and one aggregate
 (``count(*)`` from the Delta log, or the fingerprint, which counts too) for
 the proof. The label's audit events are read once and the new ones are
@@ -248,7 +249,13 @@ class Restorer:
             return replace(base, version_after=plan.state.version, checks=checks)
 
         expected = None
+        # Nothing ran between the plan's history read and the RESTORE unless a fingerprint was
+        # computed, the hook ran or an attempt was retried: then the plan is re-checked first.
+        # Else a re-check would only move the same few milliseconds' window, and a commit that
+        # still lands in it is caught by the proof (the RESTORE's read version is not the plan's).
+        stale = self.before_restore is not None
         if fingerprint:
+            stale = stale or not r.fingerprint
             try:
                 expected = self._expected_fingerprint(r, plan.method)
             except Exception as exc:
@@ -261,7 +268,7 @@ class Restorer:
             attempt += 1
             if self.before_restore is not None:
                 self.before_restore(r, attempt)
-            moved = self._moved_since(r, plan.state)
+            moved = self._moved_since(r, plan.state) if stale or attempt > 1 else None
             if moved is not None:
                 if attempt >= self.max_attempts:
                     raise ConcurrentModificationError(

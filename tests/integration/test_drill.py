@@ -74,12 +74,29 @@ def test_with_a_workspace_the_job_is_deployed_broken_and_rolled_back(drill_run) 
     by_name = {s["name"]: s for s in data["steps"]}
     first = by_name["deploy and run the pipeline job"]
     assert {c["name"]: c["actual"] for c in first["checks"]}["job v1 run"] == "SUCCESS"
+    good = first["details"]["release_v1"]
     faulty = by_name["apply the faulty deployment"]
-    assert {c["name"]: c["ok"] for c in faulty["checks"]} == {"job v2 deployed": True}
+    assert {c["name"]: c["ok"] for c in faulty["checks"]} == {"job v2 deployed": True, "release v2": True}
+    bad = faulty["details"]["release_v2"]
     back = by_name["roll back the pipeline job"]
+    assert all(c["ok"] for c in back["checks"]), back["checks"]
     checks = {c["name"]: c["actual"] for c in back["checks"]}
-    assert checks == {"job rollback": "completed", "job definition": "v1", "verification run": "SUCCESS"}
-    assert back["details"]["verification_run_id"] and back["details"]["release"] == "not configured"
+    assert {k: checks[k] for k in ("job rollback", "job definition", "verification run")} == {
+        "job rollback": "completed",
+        "job definition": "v1",
+        "verification run": "SUCCESS",
+    }
+    assert checks["release smoke run"] == "SUCCESS"
+    assert back["details"]["verification_run_id"]
+    # the release went back to the verified v1, never to the faulty v2 deployed after it
+    assert back["details"]["release"] == good != bad
+    assert f"release rolled back to {good}" in back["summary"]
+    releases = out / "workspace" / "releases"
+    states = {p.name: json.loads((p / "release.json").read_text()) for p in releases.iterdir() if p.is_dir()}
+    assert states[good]["status"] == "verified" and states[bad]["status"] == "recorded"
+    rollback = states[back["details"]["release_rollback"]]
+    assert rollback["kind"] == "rollback" and rollback["rollback_of"] == good
+    assert rollback["status"] == "verified"
     journal = list((out / "workspace" / "journal").glob("*.json"))
     assert journal and json.loads(journal[0].read_text())["status"] == "completed"
     manifests = list((out / "workspace" / "manifests").glob("deploy-*.json"))
