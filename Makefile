@@ -15,10 +15,14 @@ setup: venv jars workspace venv-spark35 jars-spark35 notebook-env
 
 venv: $(VENV)/.installed
 
+# --compile-bytecode: every `dbx-ops` process imports pyspark, pandas and pyarrow; compiled once here
+# they load in about 1 s instead of 3 (a shell with PYTHONDONTWRITEBYTECODE would compile them
+# again on every start).
 $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@$(PY) -m pip install -q "uv==$(UV_VERSION)"
-	$(PY) -m uv pip install --python $(PY) -q -e '.[dev]'
+	$(PY) -m uv pip install --python $(PY) -q --compile-bytecode -e '.[dev]'
+	$(PY) -m compileall -q dbx_ops
 	@touch $@
 
 jars: $(JARS)/.fetched
@@ -68,7 +72,7 @@ venv-spark35: $(VENV35)/.installed
 $(VENV35)/.installed: pyproject.toml
 	@test -x $(PY35) || $(PYTHON) -m venv $(VENV35)
 	@$(PY35) -m pip install -q "uv==$(UV_VERSION)"
-	$(PY35) -m uv pip install --python $(PY35) -q -e '.[deps]' $(SPARK35_PINS) \
+	$(PY35) -m uv pip install --python $(PY35) -q --compile-bytecode -e '.[deps]' $(SPARK35_PINS) \
 	  'great-expectations>=1.3,<2' pytest pytest-timeout pytest-xdist chispa scipy hypothesis
 	@touch $@
 
@@ -166,12 +170,12 @@ browser:
 
 $(VENV7)/.installed: pyproject.toml $(VENV)/.installed
 	@test -x $(VENV7)/bin/python || $(PYTHON) -m venv --without-pip $(VENV7)
-	$(PY) -m uv pip install --python $(VENV7)/bin/python -q -e . "$(IPYWIDGETS7)" "pytest>=8" "pytest-timeout>=2.3"
+	$(PY) -m uv pip install --python $(VENV7)/bin/python -q --compile-bytecode -e . "$(IPYWIDGETS7)" "pytest>=8" "pytest-timeout>=2.3"
 	@touch $@
 
 $(VENV772)/.installed: pyproject.toml $(VENV)/.installed
 	@test -x $(VENV772)/bin/python || $(PYTHON) -m venv --without-pip $(VENV772)
-	$(PY) -m uv pip install --python $(VENV772)/bin/python -q -e . $(IPYWIDGETS772) "pytest>=8" "pytest-timeout>=2.3"
+	$(PY) -m uv pip install --python $(VENV772)/bin/python -q --compile-bytecode -e . $(IPYWIDGETS772) "pytest>=8" "pytest-timeout>=2.3"
 	@touch $@
 
 WIDGET_TESTS = $(wildcard tests/unit/test_checklist_widgets*.py)
