@@ -37,6 +37,9 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+# Long scans of large tables: the JVM's C2 compiler pays back here (dbx_ops.runtime.QUICK_JVM).
+os.environ.setdefault("DBX_OPS_JVM", "full")
+
 RULES = [
     {"type": "row_count_bounds", "min": 1, "max": 1_000_000_000},
     {"type": "not_null", "columns": ["id"]},

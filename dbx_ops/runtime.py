@@ -102,6 +102,21 @@ def delta_jars(env: Mapping[str, str] | None = None) -> list[Path]:
     return jars
 
 
+#: The JVM flags of ``DBX_OPS_JVM=quick``. A local dbx_ops process is short (a CLI command, the
+#: drill, a test run) and most of its work is many small queries. With the JVM's defaults the
+#: C2 compiler alone took 97 of the 235 CPU-seconds of a drill on two cores, for code that ran
+#: a few seconds, and G1's concurrent threads another 15. C1 only (level 1) compiles quickly
+#: and enough; its code stays in a large code cache that is never flushed, so nothing is
+#: compiled twice; the parallel collector has no concurrent threads. The same drill then took
+#: 124 CPU-seconds. ``DBX_OPS_JVM=full`` keeps the JVM's defaults, for long scans of large
+#: tables (the benchmarks), where C2's code pays back.
+QUICK_JVM = (
+    "-XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=512m -XX:-UseCodeCacheFlushing -XX:+UseParallelGC"
+)
+#: The values ``DBX_OPS_JVM`` takes.
+JVM_MODES = ("quick", "full")
+
+
 @dataclass(frozen=True)
 class LocalSparkConfig:
     """Settings of the local session.
@@ -112,11 +127,14 @@ class LocalSparkConfig:
         shuffle_partitions: ``spark.sql.shuffle.partitions`` (small: the machine has 2 cores).
         master: the local master URL.
         app_name: Spark application name.
+        jvm: ``quick`` (default) or ``full``: the JVM's compiler and collector settings
+            (``DBX_OPS_JVM``), see :data:`QUICK_JVM`.
     """
 
     home: Path
     jars: tuple[Path, ...]
     shuffle_partitions: int = 4
+    jvm: str = "quick"
     master: str = "local[2]"
     app_name: str = "dbx-ops"
     metastore_url: str | None = None
@@ -132,6 +150,8 @@ class LocalSparkConfig:
         metastore = self.home / "metastore_db"
         log4j = self.home / "log4j2.properties"
         java_opts = f"-Dderby.system.home={self.home} -Dlog4j2.configurationFile=file:{log4j}"
+        if self.jvm == "quick":
+            java_opts += " " + QUICK_JVM
         shared: dict[str, str] = {}
         if self.metastore_url:
             shared = {
@@ -185,7 +205,15 @@ def local_spark_config(env: Mapping[str, str] | None = None) -> LocalSparkConfig
     Does no I/O beyond listing the JARs: the shared metastore server (``DBX_OPS_METASTORE``)
     is started by :func:`get_spark`.
     """
-    return LocalSparkConfig(home=state_home(env), jars=tuple(delta_jars(env)))
+    return LocalSparkConfig(home=state_home(env), jars=tuple(delta_jars(env)), jvm=jvm_mode(env))
+
+
+def jvm_mode(env: Mapping[str, str] | None = None) -> str:
+    """``quick`` or ``full``, from ``DBX_OPS_JVM`` (default quick; see :data:`QUICK_JVM`)."""
+    mode = (_env(env).get("DBX_OPS_JVM") or "quick").strip().lower()
+    if mode not in JVM_MODES:
+        raise InvalidInputError(f"DBX_OPS_JVM={mode!r} is not one of {', '.join(JVM_MODES)}.")
+    return mode
 
 
 def _prepare_home(home: Path) -> None:

@@ -50,6 +50,22 @@ def test_local_conf_is_delta_enabled_and_small(tmp_path):
     assert int(conf["spark.sql.shuffle.partitions"]) <= 8
 
 
+def test_local_jvm_compiles_quickly_unless_told_full(tmp_path):
+    jars = (Path("/j/a.jar"),)
+    quick = runtime.LocalSparkConfig(home=tmp_path, jars=jars).conf()["spark.driver.extraJavaOptions"]
+    assert "-XX:TieredStopAtLevel=1" in quick and "-XX:+UseParallelGC" in quick
+    assert f"-Dderby.system.home={tmp_path}" in quick
+    full = runtime.LocalSparkConfig(home=tmp_path, jars=jars, jvm="full").conf()[
+        "spark.driver.extraJavaOptions"
+    ]
+    assert "TieredStopAtLevel" not in full and "UseParallelGC" not in full
+    assert f"-Dderby.system.home={tmp_path}" in full
+    assert runtime.jvm_mode({}) == "quick"
+    assert runtime.jvm_mode({"DBX_OPS_JVM": " Full "}) == "full"
+    with pytest.raises(InvalidInputError, match="DBX_OPS_JVM='c2' is not one of quick, full"):
+        runtime.jvm_mode({"DBX_OPS_JVM": "c2"})
+
+
 def test_workspace_configured_never_returns_secrets():
     info = runtime.workspace_configured({"DATABRICKS_HOST": "https://x", "DATABRICKS_TOKEN": "dapiSECRET"})
     assert info == {"configured": True, "host": "https://x", "auth": "pat"}
