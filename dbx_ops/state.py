@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import logging
 import random
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from dbx_ops.errors import StateConflictError
@@ -217,3 +218,93 @@ class StateStore:
     def read(self, name: str) -> Any:
         """The state table as a DataFrame (it must exist)."""
         return self.spark.table(self.table(name).sql)
+
+
+@dataclass(frozen=True)
+class BufferedStateStore(StateStore):
+    """A state store whose appends wait in memory and are written one commit per table.
+
+    Each :meth:`StateStore.append` is one Delta commit, and on a small cluster a commit costs
+    a second or so whatever it holds. A run that appends to the same state tables many times
+    over one step (the rollback drill's validations: a profile and its results per table)
+    hands the libraries this store and calls :meth:`flush` at the end of the step: every
+    table's pending rows go in one commit. Reads see the pending rows: :meth:`read` and
+    :meth:`exists` write a table's pending rows first. Threads may append at once.
+
+    Rows that were never flushed are lost with the process: flush before any point whose
+    record must survive (the drill flushes at the end of every step, failed ones included).
+    """
+
+    _pending: dict[str, tuple[str, list[dict[str, Any]]]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+    _lock: Any = field(default_factory=threading.Lock, compare=False, repr=False)
+    _flushing: Any = field(default_factory=threading.local, compare=False, repr=False)
+
+    @classmethod
+    def over(cls, store: StateStore) -> BufferedStateStore:
+        """A buffered store on the same schema and retry settings as ``store``."""
+        return cls(
+            spark=store.spark,
+            schema=store.schema,
+            max_attempts=store.max_attempts,
+            backoff_seconds=store.backoff_seconds,
+        )
+
+    def append(self, name: str, rows: list[dict[str, Any]], columns_ddl: str) -> int:
+        """Keep ``rows`` for ``<schema>.<name>`` until the next :meth:`flush`; returns how many."""
+        if not rows:
+            return super().append(name, rows, columns_ddl)  # creates the table, as the store does
+        with self._lock:
+            ddl, pending = self._pending.setdefault(name, (columns_ddl, []))
+            if ddl != columns_ddl:
+                raise ValueError(f"State table {name} was given two column lists in one buffer.")
+            pending.extend(rows)
+        return len(rows)
+
+    def pending(self) -> dict[str, int]:
+        """How many rows wait for each state table."""
+        with self._lock:
+            return {name: len(rows) for name, (_, rows) in self._pending.items()}
+
+    def flush(self, name: str | None = None) -> int:
+        """Write the pending rows (of ``name``, or of every table), one commit per table.
+
+        Returns:
+            The number of rows written.
+
+        Raises:
+            StateConflictError: as :meth:`StateStore.append`; the rows of that table and of the
+                tables after it stay pending, so a later flush writes them.
+        """
+        with self._lock:
+            names = [n for n in self._pending if name is None or n == name]
+        written = 0
+        for table in names:
+            with self._lock:
+                ddl, rows = self._pending.pop(table, ("", []))
+            if not rows:
+                continue
+            self._flushing.active = True  # the append's own exists() must not flush again
+            try:
+                written += super().append(table, rows, ddl)
+            except BaseException:
+                with self._lock:  # put them back in front of anything appended meanwhile
+                    _, newer = self._pending.pop(table, (ddl, []))
+                    self._pending[table] = (ddl, rows + newer)
+                raise
+            finally:
+                self._flushing.active = False
+        return written
+
+    def exists(self, name: str) -> bool:
+        """True when the state table exists (its pending rows are written first)."""
+        if name in self._pending and not getattr(self._flushing, "active", False):
+            self.flush(name)
+        return super().exists(name)
+
+    def read(self, name: str) -> Any:
+        """The state table as a DataFrame, pending rows written first."""
+        if name in self._pending:
+            self.flush(name)
+        return super().read(name)
