@@ -61,6 +61,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     r.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     r.add_argument("--no-fingerprint", action="store_true", help="skip the content fingerprint check")
     r.add_argument("--max-attempts", type=int, default=3, help="tries per table under concurrent writers")
+    r.add_argument(
+        "--parallel",
+        default="1",
+        metavar="N",
+        help="restore up to N tables at once (default 1: one after another); on a failure the tables "
+        "already running finish and the rest are not started",
+    )
     r.add_argument("--html", type=Path, help="also write the report as HTML to this file")
     r.add_argument("--markdown", type=Path, help="also write the report as Markdown to this file")
     add_json_flag(r)
@@ -121,6 +128,19 @@ def _check_inputs(args: argparse.Namespace) -> None:
             raise InvalidInputError(f"--{flag} {path} must be a file in an existing folder.")
 
 
+def _parallel(text: str) -> int:
+    """``--parallel``'s value as a number of tables, 1 or more (a clear error sentence otherwise)."""
+    try:
+        value = int(text.strip())
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise InvalidInputError(
+            f"--parallel {text!r} must be a whole number of tables to restore at once, 1 or more."
+        )
+    return value
+
+
 def run_create(args: argparse.Namespace) -> int:
     from dbx_ops.snapshots.retention import parse_keep
 
@@ -164,9 +184,10 @@ def run_verify(args: argparse.Namespace) -> int:
 
 def run_restore(args: argparse.Namespace) -> int:
     _check_inputs(args)
+    parallel = _parallel(args.parallel)  # before Spark starts, like the other inputs
     snaps = _snapshots(args)
     fingerprint = not args.no_fingerprint
-    plan = snaps.restore(args.label, args.tables, dry_run=True, fingerprint=fingerprint)
+    plan = snaps.restore(args.label, args.tables, dry_run=True, fingerprint=fingerprint, parallel=parallel)
     if args.dry_run:
         _write(args, plan)
         emit(args, plan.to_dict(), plan.to_text)
@@ -181,7 +202,11 @@ def run_restore(args: argparse.Namespace) -> int:
             return 1
     try:
         report = snaps.restore(
-            args.label, args.tables, fingerprint=fingerprint, max_attempts=args.max_attempts
+            args.label,
+            args.tables,
+            fingerprint=fingerprint,
+            max_attempts=args.max_attempts,
+            parallel=parallel,
         )
     except DbxOpsError as exc:
         partial = getattr(exc, "report", None)

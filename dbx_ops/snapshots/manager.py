@@ -446,25 +446,42 @@ class Snapshots:
         dry_run: bool = False,
         fingerprint: bool = True,
         max_attempts: int = 3,
+        parallel: int = 1,
     ) -> RestoreReport:
         """Restore a label's tables (or some of them); see :class:`~dbx_ops.snapshots.restore.Restorer`.
+
+        Args:
+            label: the snapshot label.
+            tables: restore only these tables of the label; all of them when None.
+            dry_run: plan only (every table's plan, refusals included); nothing is written.
+            fingerprint: prove the content with the fingerprint (one scan per table).
+            max_attempts: tries per table while other writers keep committing.
+            parallel: how many tables to restore at once (threads of this Spark session);
+                1 (the default) restores them one after another. The report and the audit
+                keep the label's order; on a failure the tables already running finish and
+                the ones not started are reported not attempted (see
+                :meth:`~dbx_ops.snapshots.restore.Restorer.restore`).
 
         Returns:
             The :class:`RestoreReport`; ``report.raise_on_failure()`` raises :class:`RestoreError`
             when a post-check disagrees.
 
         Raises:
+            InvalidInputError: bad label, or ``parallel`` is not a whole number of 1 or more.
             RestoreError: a table was refused or failed (``exc.report`` holds the partial report).
         """
-        from dbx_ops.snapshots.restore import Restorer
+        from dbx_ops.snapshots.restore import Restorer, validate_parallel
 
         validate_label(label)
+        validate_parallel(parallel)
         events = self.registry.events(label)  # read once: for the live records and for resume
         records = self._select(label, tables, events)
         restorer = Restorer(
             self.spark, self.registry, max_attempts=max_attempts, now=self.now, progress=self.progress
         )
-        return restorer.restore(label, records, dry_run=dry_run, fingerprint=fingerprint, events=events)
+        return restorer.restore(
+            label, records, dry_run=dry_run, fingerprint=fingerprint, events=events, parallel=parallel
+        )
 
 
 def snapshot(
@@ -504,6 +521,7 @@ def restore(
     dry_run: bool = False,
     fingerprint: bool = True,
     max_attempts: int = 3,
+    parallel: int = 1,
     spark: Any = None,
     store: StateStore | None = None,
     progress: Progress | None = None,
@@ -511,9 +529,14 @@ def restore(
     """Restore a snapshot label (see :meth:`Snapshots.restore`); returns the :class:`RestoreReport`.
 
     ``spark`` defaults to :func:`dbx_ops.runtime.get_spark`, ``store`` to the
-    state schema ``DBX_OPS_SCHEMA`` names.
+    state schema ``DBX_OPS_SCHEMA`` names; ``parallel`` restores that many tables at once.
     """
     session = spark if spark is not None else runtime.get_spark()
     return Snapshots(session, store, progress=progress).restore(
-        label, tables, dry_run=dry_run, fingerprint=fingerprint, max_attempts=max_attempts
+        label,
+        tables,
+        dry_run=dry_run,
+        fingerprint=fingerprint,
+        max_attempts=max_attempts,
+        parallel=parallel,
     )

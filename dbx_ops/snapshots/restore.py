@@ -10,7 +10,14 @@ content fingerprint equal the snapshot). ``ignoreMissingFiles`` is never set.
 
 A labelled set is restored table by table in order; when one fails the error
 says which tables were restored and which not, and running the same restore
-again resumes (tables already back are recognised and skipped).
+again resumes (tables already back are recognised and skipped). With
+``parallel=N`` (opt-in) up to N tables are restored at once, on threads of the
+same Spark session: each table's work is a few small queries whose driver-side
+latency leaves cores idle, and Delta commands on different tables are
+independent. The report, the progress steps and the audit events still follow
+the records' order; when a table fails or is refused, tables already running
+finish (and are reported and audited as they ended), tables not yet started are
+not started and are reported not attempted.
 
 What it costs per table is fixed and small: one ``DESCRIBE DETAIL`` and one
 ``DESCRIBE HISTORY`` for the plan (the latest commit and the commits to undo
@@ -29,14 +36,22 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any
 
 from dbx_ops import runtime
 from dbx_ops.clock import Clock, as_utc, utc_now
-from dbx_ops.errors import ConcurrentModificationError, DbxOpsError, NotFoundError, RestoreError
+from dbx_ops.errors import (
+    ConcurrentModificationError,
+    DbxOpsError,
+    InvalidInputError,
+    NotFoundError,
+    RestoreError,
+)
 from dbx_ops.names import TableName, parse_table_name, quote_identifier, quote_string
 from dbx_ops.progress import NullProgress, Progress
 from dbx_ops.snapshots.compare import constraints, properties_diff, property_changes, schema_diff
@@ -72,8 +87,26 @@ METHOD_COPY = Method.COPY
 METHOD_NONE = Method.NONE
 
 #: Called after the pre-checks and right before each restore attempt (``record, attempt``):
-#: a seam for drills and tests that simulate another writer.
+#: a seam for drills and tests that simulate another writer. With ``parallel > 1`` it is
+#: called from the worker threads, several tables at once.
 BeforeRestore = Callable[[SnapshotRecord, int], None]
+
+#: What one table's task ends with: its result, the error that refused or failed it, or
+#: None when it was never started (an earlier failure stopped the batch).
+_Outcome = TableRestoreResult | DbxOpsError | None
+
+
+def validate_parallel(parallel: Any) -> int:
+    """``parallel`` as the number of tables restored at once, checked.
+
+    Raises:
+        InvalidInputError: it is not a whole number of 1 or more.
+    """
+    if isinstance(parallel, bool) or not isinstance(parallel, int) or parallel < 1:
+        raise InvalidInputError(
+            f"parallel={parallel!r} must be a whole number of tables to restore at once, 1 or more."
+        )
+    return parallel
 
 
 @dataclass(frozen=True)
@@ -128,6 +161,7 @@ class Restorer:
         dry_run: bool = False,
         fingerprint: bool = True,
         events: Sequence[SnapshotEvent] | None = None,
+        parallel: int = 1,
     ) -> RestoreReport:
         """Restore the given records of ``label`` in order (or plan it, with ``dry_run``).
 
@@ -138,22 +172,36 @@ class Restorer:
             fingerprint: prove the content with the fingerprint (one scan of the table).
             events: the label's audit events when the caller has just read them; read once
                 here when None.
+            parallel: how many tables to restore (or plan) at once, on threads of the same
+                Spark session. 1 (the default) restores them one after another. Whatever
+                the number, the report, the progress steps and the audit events follow the
+                records' order, and the events are appended in one commit at the end. When
+                a table fails or is refused, tables already running finish and are reported
+                (and audited) as they ended, tables not yet started are not started and are
+                reported not attempted. ``before_restore`` is then called from the threads.
 
         Returns:
             The report; for a dry run every table's plan, refusals included.
 
         Raises:
+            InvalidInputError: ``parallel`` is not a whole number of 1 or more.
             RestoreError: a table was refused or failed; ``exc.report`` holds the partial
-                report and the message says which tables were restored and which not.
+                report and the message says which tables were restored and which not (with
+                ``parallel > 1`` and several failures, the first failure in the records'
+                order is raised; the report holds every one).
             ConcurrentModificationError: writers kept committing; the table was left untouched.
         """
+        validate_parallel(parallel)
         started = self.now()
         user = runtime.current_user(self.spark)
-        known = list(events) if events is not None else self.registry.events(label)
+        # A tuple: the tables' tasks (threads, with parallel > 1) only read it.
+        known = tuple(events) if events is not None else tuple(self.registry.events(label))
         with self.progress.task(
             f"restore plan {label}" if dry_run else f"restore {label}", len(records)
         ) as bar:
-            results = self._restore_all(label, records, dry_run, fingerprint, user, started, bar, known)
+            results = self._restore_all(
+                label, records, dry_run, fingerprint, user, started, bar, known, parallel
+            )
         report = RestoreReport(label, dry_run, started, self.now(), tuple(results), user)
         logger.info(report.summary())
         return report
@@ -167,37 +215,90 @@ class Restorer:
         user: str | None,
         started: Any,
         bar: Progress,
-        known: list[SnapshotEvent],
+        known: Sequence[SnapshotEvent],
+        parallel: int = 1,
     ) -> list[TableRestoreResult]:
+        stop = threading.Event()  # set by the first failure of a real run: start no more tables
+
+        def attempt(record: SnapshotRecord) -> _Outcome:
+            return self._attempt(label, record, dry_run, fingerprint, known, stop)
+
+        workers = min(parallel, len(records))
+        if workers <= 1:
+            # One after another: each table starts after the previous one was reported.
+            return self._collect(
+                label, records, (attempt(r) for r in records), dry_run, user, started, bar, known
+            )
+        pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="dbx-ops-restore")
+        try:
+            futures = [pool.submit(attempt, r) for r in records]
+            outcomes = (f.result() for f in futures)
+            return self._collect(label, records, outcomes, dry_run, user, started, bar, known)
+        finally:
+            # Normally every task is done here; when the calling thread is interrupted, the
+            # queued ones are dropped and the running ones finish before it returns.
+            stop.set()
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def _attempt(
+        self,
+        label: str,
+        record: SnapshotRecord,
+        dry_run: bool,
+        fingerprint: bool,
+        known: Sequence[SnapshotEvent],
+        stop: threading.Event,
+    ) -> _Outcome:
+        """One table's task: its result, or the error that refused or failed it; None when stopped."""
+        if stop.is_set():
+            return None
+        try:
+            try:
+                return self._table(label, record, dry_run, fingerprint, known)
+            except DbxOpsError:
+                raise
+            except Exception as unexpected:
+                raise RestoreError(
+                    f"Restoring {record.table_name} failed unexpectedly: {first_line(unexpected)}; "
+                    "its DESCRIBE HISTORY shows whether a RESTORE was committed."
+                ) from unexpected
+        except DbxOpsError as exc:
+            if not dry_run:
+                stop.set()
+            return exc
+
+    def _collect(
+        self,
+        label: str,
+        records: Sequence[SnapshotRecord],
+        outcomes: Iterable[_Outcome],
+        dry_run: bool,
+        user: str | None,
+        started: Any,
+        bar: Progress,
+        known: Sequence[SnapshotEvent],
+    ) -> list[TableRestoreResult]:
+        """Report, advance the progress and audit each table in the records' order (calling thread)."""
         results: list[TableRestoreResult] = []
         pending: list[SnapshotEvent] = []  # appended in one commit when the batch ends or fails
-        for i, record in enumerate(records):
-            try:
-                try:
-                    result = self._table(label, record, dry_run, fingerprint, known)
-                except DbxOpsError:
-                    raise
-                except Exception as unexpected:
-                    raise RestoreError(
-                        f"Restoring {record.table_name} failed unexpectedly: {first_line(unexpected)}; "
-                        "its DESCRIBE HISTORY shows whether a RESTORE was committed."
-                    ) from unexpected
-            except DbxOpsError as exc:
-                status = REFUSED if getattr(exc, "_refused", False) else FAILED
+        failure: DbxOpsError | None = None  # the first, in the records' order
+        for record, outcome in zip(records, outcomes, strict=True):
+            if outcome is None:
+                results.append(TableRestoreResult(record.table_name, record.version, status=NOT_ATTEMPTED))
+                continue
+            if isinstance(outcome, DbxOpsError):
+                status = REFUSED if getattr(outcome, "_refused", False) else FAILED
                 results.append(
-                    TableRestoreResult(record.table_name, record.version, status=status, message=str(exc))
+                    TableRestoreResult(record.table_name, record.version, status=status, message=str(outcome))
                 )
                 bar.advance(record.table_name, False, str(status))
-                if dry_run:
-                    continue
-                results += [
-                    TableRestoreResult(r.table_name, r.version, status=NOT_ATTEMPTED)
-                    for r in records[i + 1 :]
-                ]
-                report = RestoreReport(label, dry_run, started, self.now(), tuple(results), user)
-                pending.append(self._new_event(label, record, EventKind.RESTORE_FAILED, user, None, str(exc)))
-                self._record(pending)
-                raise _with_report(exc, report) from exc
+                if not dry_run:
+                    pending.append(
+                        self._new_event(label, record, EventKind.RESTORE_FAILED, user, None, str(outcome))
+                    )
+                    failure = failure or outcome
+                continue
+            result = outcome
             results.append(result)
             bar.advance(record.table_name, result.ok, str(result.status))
             if not dry_run and result.status == RESTORED:
@@ -222,13 +323,17 @@ class Restorer:
                 pending.append(
                     self._new_event(label, record, EventKind.RESTORED, user, result.version_after, detail)
                 )
+        if failure is not None:
+            report = RestoreReport(label, dry_run, started, self.now(), tuple(results), user)
+            self._record(pending)
+            raise _with_report(failure, report) from failure
         self._record(pending)
         return results
 
     # -- one table ------------------------------------------------------------------
 
     def _table(
-        self, label: str, r: SnapshotRecord, dry_run: bool, fingerprint: bool, known: list[SnapshotEvent]
+        self, label: str, r: SnapshotRecord, dry_run: bool, fingerprint: bool, known: Sequence[SnapshotEvent]
     ) -> TableRestoreResult:
         name = r.table
         plan = self._plan(r, known, check_files=dry_run)
@@ -357,7 +462,7 @@ class Restorer:
             )
         return state
 
-    def _plan(self, r: SnapshotRecord, known: list[SnapshotEvent], check_files: bool = True) -> _Plan:
+    def _plan(self, r: SnapshotRecord, known: Sequence[SnapshotEvent], check_files: bool = True) -> _Plan:
         name = r.table
         state = self._same_table(r)
         if state.version == r.version:
@@ -549,14 +654,14 @@ class Restorer:
             logger.warning("could not record the audit events (%s)", names, exc_info=True)
 
 
-def _recorded(known: list[SnapshotEvent], r: SnapshotRecord, version: int | None) -> bool:
+def _recorded(known: Sequence[SnapshotEvent], r: SnapshotRecord, version: int | None) -> bool:
     return any(
         e.event == EventKind.RESTORED and e.version == version and same_table(e.table_name, r.table_name)
         for e in known
     )
 
 
-def _already_restored(known: list[SnapshotEvent], r: SnapshotRecord, state: TableState) -> bool:
+def _already_restored(known: Sequence[SnapshotEvent], r: SnapshotRecord, state: TableState) -> bool:
     head = state.head
     if head is not None and head.operation == "RESTORE" and head.parameters.get("version") == str(r.version):
         return True

@@ -8,6 +8,7 @@ def test_help_for_every_subcommand(capsys):
         assert main(["snapshot", sub, "--help"]) == 0
     out = capsys.readouterr().out
     assert "--mode {pin,shallow,deep}" in out and "--keep" in out and "--dry-run" in out and "--yes" in out
+    assert "--parallel N" in out
 
 
 def test_missing_label_and_bad_mode_are_usage_errors(capsys):

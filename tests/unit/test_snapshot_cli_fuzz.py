@@ -111,3 +111,15 @@ def test_other_inputs_checked_before_spark(no_spark, capsys, tmp_path, monkeypat
     code, err = _run(capsys, ["snapshot", "list"])
     assert code == 2 and "DBX_OPS_SCHEMA" in err
     _one_clean_line(err)
+
+
+@pytest.mark.parametrize("bad", ["0", "-1", "x", "1.5", ""])
+def test_parallel_must_be_a_whole_number_before_spark(no_spark, capsys, bad):
+    for argv in (
+        ["snapshot", "restore", "ok-1", "--parallel", bad, "--yes"],
+        ["snapshot", "restore", "ok-1", f"--parallel={bad}", "--dry-run"],
+    ):
+        code, err = _run(capsys, argv)
+        assert code == 2, argv
+        _one_clean_line(err)
+        assert f"--parallel {bad!r} must be a whole number of tables to restore at once, 1 or more." in err
