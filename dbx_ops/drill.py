@@ -16,8 +16,9 @@ lakehouse it is given (the local one, or a sandbox schema of a workspace):
 5. validate the gold tables against the snapshot: the breaches must be caught
    by the right rules, the checklist's data-quality item fails, and the gate
    must say no-go with those reasons;
-6. roll back: restore the gold tables from the snapshot, with the restore's proof (with a
-   workspace also the pipeline's job, and its release back to the last known good);
+6. roll back: restore the gold tables from the snapshot (side by side), with the restore's
+   proof (with a workspace also the pipeline's job, and its release back to the last known
+   good);
 7. validate again: everything must pass; the rollback-runbook checklist is
    filled from the run's facts (seed 003 §7 message);
 8. optionally redeploy forward a fixed version and validate it.
@@ -38,6 +39,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -46,7 +48,7 @@ from dbx_ops.clock import Clock, utc_now
 from dbx_ops.errors import DbxOpsError, DrillFailedError, EnvironmentSetupError, InvalidInputError
 from dbx_ops.names import TableName, parse_table_name, quote_string
 from dbx_ops.progress import NullProgress, Progress
-from dbx_ops.state import StateStore
+from dbx_ops.state import BufferedStateStore, StateStore
 from dbx_ops.verdict import Check, Verdict, checks_html, checks_markdown
 
 logger = logging.getLogger(__name__)
@@ -334,8 +336,33 @@ def _demote(markdown: str) -> str:
 # -- the pipeline ------------------------------------------------------------------------------
 
 
+def side_by_side(*tasks: Callable[[], Any]) -> list[Any]:
+    """Run ``tasks`` in two threads of the same Spark session; their results in order.
+
+    The drill's writes and profiles of independent tables are mostly small driver-side
+    queries (Delta commits, log reads, metastore calls) that leave the second core idle; Spark
+    runs the jobs of several threads of one session at once, and the metastore client is
+    synchronised. The first task's error is raised after every task has finished.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    if len(tasks) < 2:
+        return [task() for task in tasks]
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="drill") as pool:
+        futures = [pool.submit(task) for task in tasks]
+        errors = [f.exception() for f in futures]
+    for error in errors:
+        if error is not None:
+            raise error
+    return [f.result() for f in futures]
+
+
 class _Pipeline:
-    """The drill's medallion pipeline in one schema: builds, breaks and fixes its tables."""
+    """The drill's medallion pipeline in one schema: builds, breaks and fixes its tables.
+
+    Tables that do not read each other are written side by side (:func:`side_by_side`): the
+    two bronze tables, then the two gold tables once silver is written.
+    """
 
     def __init__(self, spark: Any, schema: str, rows: int, days: int, seed: int) -> None:
         self.spark = spark
@@ -399,9 +426,6 @@ class _Pipeline:
                 (F.col("id") % 5 + 1).cast("int"),
             ).alias("country"),
         )
-        customers.write.format("delta").mode("overwrite").option("overwriteSchema", "true").saveAsTable(
-            self.sql_name("bronze_customers")
-        )
         orders = spark.range(self.rows).select(
             F.col("id").alias("order_id"),
             (F.abs(F.xxhash64(F.col("id"), F.lit(self.seed))) % self.customers).alias("customer_id"),
@@ -419,13 +443,16 @@ class _Pipeline:
                 (F.abs(F.xxhash64(F.col("id"))) % 6 + 1).cast("int"),
             ).alias("status"),
         )
-        (
-            orders.write.format("delta")
-            .mode("overwrite")
-            .option("overwriteSchema", "true")
-            .partitionBy("order_date")
-            .saveAsTable(self.sql_name("bronze_orders"))
+        side_by_side(
+            lambda: self._overwrite(customers, "bronze_customers"),
+            lambda: self._overwrite(orders, "bronze_orders", partition_by="order_date"),
         )
+
+    def _overwrite(self, df: Any, table: str, partition_by: str | None = None) -> None:
+        writer = df.write.format("delta").mode("overwrite").option("overwriteSchema", "true")
+        if partition_by:
+            writer = writer.partitionBy(partition_by)
+        writer.saveAsTable(self.sql_name(table))
 
     def build_silver_gold(self, version: str) -> None:
         """The silver/gold transformation: ``good`` (v1), ``faulty`` (v2) or ``fixed`` (v3)."""
@@ -443,13 +470,9 @@ class _Pipeline:
             silver = silver.where(F.col("amount") <= 150).withColumn(
                 "customer_id", F.when(F.col("order_id") % 5 == 0, F.lit(None)).otherwise(F.col("customer_id"))
             )
-        silver.write.format("delta").mode("overwrite").option("overwriteSchema", "true").saveAsTable(
-            self.sql_name("silver_orders")
-        )
+        self._overwrite(silver, "silver_orders")
         silver = spark.table(self.sql_name("silver_orders"))
-        silver.select("order_id", "customer_id", "segment", "order_date", "amount").write.format(
-            "delta"
-        ).mode("overwrite").option("overwriteSchema", "true").saveAsTable(self.sql_name("gold_orders"))
+        gold = silver.select("order_id", "customer_id", "segment", "order_date", "amount")
         daily = silver.groupBy("order_date").agg(
             F.count("*").alias("orders"),
             F.sum("amount").alias("revenue"),
@@ -457,8 +480,9 @@ class _Pipeline:
         )
         if version == "faulty":
             daily = daily.withColumn("revenue", F.format_number(F.col("revenue"), 2))  # a type change
-        daily.write.format("delta").mode("overwrite").option("overwriteSchema", "true").saveAsTable(
-            self.sql_name("gold_daily_revenue")
+        side_by_side(
+            lambda: self._overwrite(gold, "gold_orders"),
+            lambda: self._overwrite(daily, "gold_daily_revenue"),
         )
 
     def count(self, table: str) -> int:
@@ -936,18 +960,12 @@ def spark_job_counter(spark: Any) -> Callable[[], int | None]:
 def _validate_all(validator: Any, tables: Sequence[str], label: str) -> dict[str, Any]:
     """Every table validated against the snapshot ``label``: table -> ValidationReport.
 
-    The tables are validated side by side, one thread each: a validation of a drill-sized
-    table is mostly small metadata queries whose driver-side work leaves the other core idle,
-    and Spark runs the jobs of several threads of one session at once. The state tables take
-    concurrent appends (:meth:`~dbx_ops.state.StateStore.append` retries a conflict).
+    The tables are validated side by side (:func:`side_by_side`): a validation of a drill-sized
+    table is mostly small metadata queries. The state tables take concurrent appends
+    (:meth:`~dbx_ops.state.StateStore.append` retries a conflict).
     """
-    from concurrent.futures import ThreadPoolExecutor
-
-    if len(tables) < 2:
-        return {t: validator.validate(t, baseline=f"snapshot:{label}") for t in tables}
-    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="drill-validate") as pool:
-        futures = {t: pool.submit(validator.validate, t, baseline=f"snapshot:{label}") for t in tables}
-        return {t: f.result() for t, f in futures.items()}
+    reports = side_by_side(*(partial(validator.validate, t, baseline=f"snapshot:{label}") for t in tables))
+    return dict(zip(tables, reports, strict=True))
 
 
 def _pass_checks(reports: Mapping[str, Any]) -> list[Check]:
@@ -1012,11 +1030,19 @@ def run_drill(
     gold = [".".join(pipeline.name(t).parts) for t in GOLD]
     events = _BatchedEvents(DeltaEventStore(state))
     actor = Actor("dbx_ops drill")
-    validator = Validator(spark, store=state)
+    # the validations' profiles and results wait in memory and are written at the end of each
+    # step, one commit per state table (written side by side with the checklist events)
+    buffered = BufferedStateStore.over(state)
+    validator = Validator(spark, store=buffered)
     snaps = Snapshots(spark, store=state, now=now)
     bar = progress or NullProgress()
     total = (8 if opts.forward else 7) + (2 if ws is not None else 0)
-    steps = _Steps(bar, total, after=events.flush, jobs=spark_job_counter(spark))
+
+    def flush() -> None:
+        tables = [partial(buffered.flush, name) for name in buffered.pending()]
+        side_by_side(events.flush, *tables)
+
+    steps = _Steps(bar, total, after=flush, jobs=spark_job_counter(spark))
     facts: dict[str, Any] = {"label": label, "gold": gold}
     work = opts.out
     verifier_ctx = VerifierContext(spark=spark, store=state, now=now)
@@ -1039,7 +1065,8 @@ def run_drill(
             pipeline.build_bronze()
             pipeline.build_silver_gold("good")
             # the profiles count the gold rows; bronze holds exactly what was generated
-            profiles = {_short(t): validator.profile(t) for t in gold}
+            profiled = side_by_side(*(partial(validator.profile, t) for t in gold))
+            profiles = {_short(t): p for t, p in zip(gold, profiled, strict=True)}
             counts = {
                 "bronze_orders": opts.rows,
                 "bronze_customers": pipeline.customers,
@@ -1196,7 +1223,7 @@ def run_drill(
 
         # 6. roll back ----------------------------------------------------------------------------
         def rollback() -> Any:
-            report = snaps.restore(label)
+            report = snaps.restore(label, parallel=2)  # the two gold tables side by side
             checks = [
                 Check(
                     "restore proof",
@@ -1326,9 +1353,9 @@ def run_drill(
     finally:
         bar.finish()
         try:
-            events.flush()  # a failed step's events are kept too
+            flush()  # a failed step's events and validation records are kept too
         except Exception:
-            logger.exception("the drill's pending checklist events could not be written")
+            logger.exception("the drill's pending checklist events or validation records were not written")
         if jobs is not None:
             jobs.clean_up()
 
