@@ -388,7 +388,8 @@ class _Pipeline:
                 key = str(row[0]).strip().lower()
                 if key in ("comment", "description"):
                     comment = str(row[1] or "")
-            tables = [t.name for t in spark.catalog.listTables(dotted)]
+            # the session's temporary views are listed too; they belong to no schema
+            tables = [t.name for t in spark.catalog.listTables(dotted) if not t.isTemporary]
             strangers = sorted(t for t in tables if t not in TABLES)
             if comment != SCHEMA_MARK and tables:
                 raise InvalidInputError(

@@ -11,6 +11,7 @@ import pytest
 
 from dbx_ops.cli import main
 from dbx_ops.drill import DrillOptions, run_drill
+from dbx_ops.errors import InvalidInputError
 
 pytestmark = pytest.mark.slow
 
@@ -196,3 +197,20 @@ def test_the_drill_report_renders_in_headless_chromium(drill_run) -> None:
             browser.close()
     assert problems == []
     assert (ARTIFACTS / "drill-report.png").stat().st_size > 20_000  # a rendered page, not a blank one
+
+
+def test_the_sessions_temporary_views_are_not_taken_for_strangers_in_the_schema(spark) -> None:
+    from dbx_ops.drill import _Pipeline
+
+    schema = f"drill_{uuid.uuid4().hex[:8]}"
+    pipeline = _Pipeline(spark, schema, rows=10, days=1, seed=1)
+    pipeline.prepare_schema()
+    spark.range(3).createOrReplaceTempView("a_notebooks_view")
+    try:
+        pipeline.prepare_schema()  # the view is the session's, not the schema's: accepted
+        spark.sql(f"CREATE TABLE {schema}.stranger (id BIGINT) USING DELTA")
+        with pytest.raises(InvalidInputError, match=r"did not create \(stranger\)"):
+            pipeline.prepare_schema()
+    finally:
+        spark.catalog.dropTempView("a_notebooks_view")
+        spark.sql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
