@@ -969,8 +969,9 @@ def _validate_all(validator: Any, tables: Sequence[str], label: str) -> dict[str
     """Every table validated against the snapshot ``label``: table -> ValidationReport.
 
     The tables are validated side by side (:func:`side_by_side`): a validation of a drill-sized
-    table is mostly small metadata queries. The state tables take concurrent appends
-    (:meth:`~dbx_ops.state.StateStore.append` retries a conflict).
+    table is mostly small metadata queries. The drill's validator writes to a
+    :class:`~dbx_ops.state.BufferedStateStore`, so the threads' profiles and results wait in
+    memory until the step's flush.
     """
     reports = side_by_side(*(partial(validator.validate, t, baseline=f"snapshot:{label}") for t in tables))
     return dict(zip(tables, reports, strict=True))
