@@ -184,6 +184,11 @@ class LocalSparkConfig:
         }
 
 
+# The local JVM's logging: errors only. Delta's REPLACE (an overwrite of a table) asks the
+# embedded Hive metastore to alter the table's columns; Hive refuses, since Delta registers its
+# tables without Hive columns, and Delta goes on with the schema in its log. Hive's two handlers
+# log that refusal as an ERROR with a 100-line stack trace per table, which buried the drill's
+# progress; they are off. A metastore failure still reaches Spark, and the caller, as an exception.
 _LOG4J = """\
 rootLogger.level = error
 rootLogger.appenderRef.stderr.ref = console
@@ -196,6 +201,10 @@ logger.hive.name = org.apache.hadoop.hive
 logger.hive.level = error
 logger.datanucleus.name = DataNucleus
 logger.datanucleus.level = error
+logger.hivealter.name = org.apache.hadoop.hive.metastore.HiveAlterHandler
+logger.hivealter.level = off
+logger.hmshandler.name = org.apache.hadoop.hive.metastore.RetryingHMSHandler
+logger.hmshandler.level = off
 """
 
 
