@@ -283,7 +283,7 @@ class DrillReport(Verdict):
                 render.badge("ok" if s.ok else "fail", render.tone_of(s.ok)),
                 s.name,
                 s.summary,
-                f"{s.seconds:.1f} s",
+                f"{s.seconds:.1f}\u00a0s",  # a no-break space: the narrow column kept "19.2" and "s" apart
             ]
             for s in self.steps
         ]

@@ -82,6 +82,7 @@ def test_the_report_html_opens_with_the_verdict_and_marks_every_step() -> None:
     html = _report(True).to_html()
     assert html.index("id='drill-verdict'") < html.index("Timeline") < html.index("id='step-1'")
     assert "id='step-2' data-outcome='ok'" in html
+    assert ">1.0\u00a0s</td>" in html  # a step's time does not break across two lines
     failed = _report(False)
     assert "id='step-2' data-outcome='fail'" in failed.to_html()
     assert failed.failed_step is not None and "files gone" in failed.summary()
