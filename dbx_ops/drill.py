@@ -117,6 +117,9 @@ class DrillOptions:
             the restore); the drill must then fail and name the restore's proof.
         out: folder for ``drill.html`` / ``drill.md`` (None: write nothing).
         seed: seed of the generated data.
+        keep: keep the pipeline's tables after a drill that proved recovery (default: they are
+            dropped). A failed drill always keeps them, for the post-mortem. The state schema
+            (snapshots, metrics, checklist events: the drill's record) is kept either way.
     """
 
     rows: int = 200_000
@@ -127,6 +130,7 @@ class DrillOptions:
     sabotage: str | None = None
     out: Path | None = None
     seed: int = 7
+    keep: bool = False
 
     def checked(self) -> DrillOptions:
         """These options, validated (one sentence per problem)."""
@@ -198,6 +202,7 @@ class DrillReport(Verdict):
     started_at: datetime
     finished_at: datetime
     sabotage: str | None = None
+    cleanup: str = ""
 
     error_class = DrillFailedError
 
@@ -240,6 +245,7 @@ class DrillReport(Verdict):
             "finished_at": render.iso(self.finished_at),
             "seconds": round(self.seconds, 2),
             "failed_step": None if failed is None else failed.name,
+            "cleanup": self.cleanup,
             "steps": [s.to_dict() for s in self.steps],
         }
 
@@ -248,6 +254,8 @@ class DrillReport(Verdict):
         lines = [self.summary()]
         for s in self.steps:
             lines.append(f"  {render.text_mark(s.ok)} {s.number}. {s.name}: {s.summary} ({s.seconds:.1f} s)")
+        if self.cleanup:
+            lines.append(f"  {self.cleanup}")
         return "\n".join(lines)
 
     def to_markdown(self) -> str:
@@ -256,6 +264,7 @@ class DrillReport(Verdict):
         out.append(
             f"Schema `{self.schema}`, {self.rows} rows, started {render.fmt(self.started_at)}, "
             f"finished {render.fmt(self.finished_at)}."
+            + (f" {_sentence(self.cleanup)}" if self.cleanup else "")
         )
         out += ["", "## Timeline", ""]
         out.append(
@@ -289,7 +298,7 @@ class DrillReport(Verdict):
         ]
         detail = (
             f"schema {self.schema} · {self.rows} rows · started {render.fmt(self.started_at)} · "
-            f"{self.seconds:.0f} s"
+            f"{self.seconds:.0f} s" + (f" · {self.cleanup}" if self.cleanup else "")
         )
         parts = [
             f"<div id='drill-verdict'>{render.verdict_card(self.summary(), self.ok, detail)}</div>",
@@ -1368,6 +1377,9 @@ def run_drill(
         if jobs is not None:
             jobs.clean_up()
 
+    cleanup = _clean_up_tables(
+        pipeline, keep=opts.keep, proven=bool(steps.done) and all(s.ok for s in steps.done)
+    )
     report = DrillReport(
         label=label,
         schema=".".join(pipeline.schema.parts),
@@ -1376,6 +1388,7 @@ def run_drill(
         started_at=started_at,
         finished_at=now(),
         sabotage=opts.sabotage,
+        cleanup=cleanup,
     )
     if work is not None:
         report.write(work)
@@ -1429,6 +1442,27 @@ def drill_workspace(env: Mapping[str, str], folder: Path) -> Iterator[Any]:
 def clean_up(spark: Any, schema: str = DrillOptions.schema) -> None:
     """Drop the drill's tables (only the drill's) from ``schema``."""
     _Pipeline(spark, schema, 100, 1, 0).drop_tables()
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
+
+
+def _clean_up_tables(pipeline: _Pipeline, *, keep: bool, proven: bool) -> str:
+    """Drop the pipeline's tables after a drill that proved recovery; say what became of them."""
+    where = ".".join(pipeline.schema.parts)
+    if keep:
+        return f"the pipeline's tables are kept in {where} (--keep)"
+    if not proven:
+        return f"the pipeline's tables are kept in {where} for the post-mortem: the drill failed"
+    try:
+        pipeline.drop_tables()
+    except Exception as exc:  # the drill's verdict stands; the leftovers are named
+        from dbx_ops.snapshots.tables import first_line
+
+        logger.warning("could not drop the drill's tables from %s", where, exc_info=True)
+        return f"the pipeline's tables could not all be dropped from {where}: {first_line(exc)}"
+    return f"the pipeline's tables were dropped from {where} (--keep keeps them)"
 
 
 def _short(table: str) -> str:

@@ -11,6 +11,7 @@ dbutils.widgets.text("rows", "200000", "Orders to generate")  # noqa: F821
 dbutils.widgets.text("label", "", "Snapshot label (empty: drill-<time>)")  # noqa: F821
 dbutils.widgets.text("out", "", "Folder for drill.html / drill.md (empty: none)")  # noqa: F821
 dbutils.widgets.dropdown("workspace", "no", ["no", "yes"], "Also deploy, break and roll back a job here")  # noqa: F821
+dbutils.widgets.dropdown("keep", "no", ["no", "yes"], "Keep the pipeline's tables after a passed drill")  # noqa: F821
 
 # COMMAND ----------
 
@@ -25,6 +26,7 @@ options = DrillOptions(
     rows=int(dbutils.widgets.get("rows") or 200000),  # noqa: F821
     label=dbutils.widgets.get("label") or None,  # noqa: F821
     out=Path(dbutils.widgets.get("out")) if dbutils.widgets.get("out") else None,  # noqa: F821
+    keep=dbutils.widgets.get("keep") == "yes",  # noqa: F821
 )
 # With workspace=yes the drill deploys its pipeline's job in this workspace, breaks it and rolls it back
 # (the job and its notebooks are deleted afterwards).

@@ -26,6 +26,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--no-forward", action="store_true", help="skip step 8 (redeploy a fixed version)")
     p.add_argument(
+        "--keep",
+        action="store_true",
+        help=(
+            "keep the pipeline's tables after a drill that proved recovery (default: dropped; "
+            "a failed drill always keeps them)"
+        ),
+    )
+    p.add_argument(
         "--sabotage",
         choices=["vacuum"],
         help="rehearse a failed recovery: vacuum the snapshot files before the restore (the drill fails)",
@@ -58,6 +66,7 @@ def run_drill_command(args: argparse.Namespace) -> int:
         forward=not args.no_forward,
         sabotage=args.sabotage,
         out=out,
+        keep=args.keep,
     ).checked()
     if out.exists() and not out.is_dir():
         from dbx_ops.errors import InvalidInputError

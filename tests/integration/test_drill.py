@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from dbx_ops.cli import main
-from dbx_ops.drill import DrillOptions, run_drill
+from dbx_ops.drill import TABLES, DrillOptions, run_drill
 from dbx_ops.errors import InvalidInputError
 
 pytestmark = pytest.mark.slow
@@ -44,9 +44,13 @@ def drill_run(spark, tmp_path_factory):
     return code, out, schema
 
 
+def _tables(spark, schema: str) -> set[str]:
+    return {t.name for t in spark.catalog.listTables(schema) if not t.isTemporary}
+
+
 @pytest.mark.workspace
-def test_the_drill_proves_recovery_and_reports_every_step(drill_run, capsys) -> None:
-    code, out, _ = drill_run
+def test_the_drill_proves_recovery_and_reports_every_step(drill_run, spark) -> None:
+    code, out, schema = drill_run
     data = json.loads((out / "drill.json").read_text())
     assert code == 0, data["summary"]
     assert data["ok"] is True and data["failed_step"] is None
@@ -66,6 +70,11 @@ def test_the_drill_proves_recovery_and_reports_every_step(drill_run, capsys) -> 
     assert "rollback-runbook" in md
     recheck = data["steps"][STEPS.index("validate again after the restore")]
     assert {"checklist chains verify"} <= {c["name"] for c in recheck["checks"] if c["ok"]}
+    # recovery proven: the drill dropped its pipeline's tables, and its record stays
+    assert _tables(spark, schema) & set(TABLES) == set()
+    assert data["cleanup"].startswith(f"the pipeline's tables were dropped from {schema}")
+    assert "tables were dropped" in md and "tables were dropped" in html
+    assert spark.table(f"{schema}_state.snapshots").where(f"label = '{data['label']}'").count() == 2
 
 
 @pytest.mark.workspace
@@ -108,9 +117,11 @@ def test_with_a_workspace_the_job_is_deployed_broken_and_rolled_back(drill_run) 
 def test_the_drill_runs_twice_in_the_same_state_folder(drill_run, spark, tmp_path) -> None:
     _, _, schema = drill_run
     report = run_drill(
-        spark, options=DrillOptions(rows=1000, days=3, schema=schema, forward=False, out=tmp_path)
+        spark, options=DrillOptions(rows=1000, days=3, schema=schema, forward=False, out=tmp_path, keep=True)
     )
     assert report.ok, report.summary()
+    assert set(TABLES) <= _tables(spark, schema)  # --keep: there to look at
+    assert report.cleanup.endswith("(--keep)")
     assert [s.name for s in report.steps] == [
         s for s in STEPS if s not in WORKSPACE_STEPS and s != "redeploy forward a fixed version"
     ]
@@ -138,6 +149,9 @@ def test_a_sabotaged_restore_fails_the_drill_and_names_the_proof(spark, tmp_path
     assert data["ok"] is False
     assert data["failed_step"] == "roll back: restore from the snapshot"
     assert "roll back" in data["summary"]
+    # a failed drill keeps its tables for the post-mortem
+    assert set(TABLES) <= _tables(spark, schema)
+    assert "post-mortem" in data["cleanup"]
 
 
 def test_the_drill_refuses_a_schema_it_did_not_create(spark, capsys) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -10,7 +11,7 @@ import pytest
 from dbx_ops.checklists import Actor, ChecklistRun, MemoryEventStore, TemplateLibrary
 from dbx_ops.checklists.model import verify_chain
 from dbx_ops.checklists.store import event_row
-from dbx_ops.drill import DrillOptions, DrillReport, DrillStep, _BatchedEvents
+from dbx_ops.drill import DrillOptions, DrillReport, DrillStep, _BatchedEvents, _clean_up_tables
 from dbx_ops.errors import InvalidInputError
 from dbx_ops.verdict import Check
 
@@ -99,3 +100,48 @@ def test_the_report_html_opens_with_the_verdict_and_marks_every_step() -> None:
 def test_bad_options_are_one_sentence(options: DrillOptions, says: str) -> None:
     with pytest.raises(InvalidInputError, match=says):
         options.checked()
+
+
+class _Dropping:
+    """A pipeline stand-in: its schema, and a drop that works or fails."""
+
+    def __init__(self, fails: bool = False) -> None:
+        from dbx_ops.names import parse_table_name
+
+        self.schema = parse_table_name("sandbox")
+        self.fails = fails
+        self.dropped = 0
+
+    def drop_tables(self) -> None:
+        if self.fails:
+            raise RuntimeError("metastore unreachable\nat line 2")
+        self.dropped += 1
+
+
+@pytest.mark.parametrize(
+    ("keep", "proven", "fails", "dropped", "says"),
+    [
+        (False, True, False, 1, "the pipeline's tables were dropped from sandbox (--keep keeps them)"),
+        (True, True, False, 0, "the pipeline's tables are kept in sandbox (--keep)"),
+        (False, False, False, 0, "kept in sandbox for the post-mortem: the drill failed"),
+        (True, False, False, 0, "kept in sandbox (--keep)"),
+        (False, True, True, 0, "could not all be dropped from sandbox: metastore unreachable"),
+    ],
+)
+def test_a_passed_drill_drops_its_tables_and_a_failed_one_keeps_them(
+    keep: bool, proven: bool, fails: bool, dropped: int, says: str
+) -> None:
+    pipeline = _Dropping(fails)
+    said = _clean_up_tables(pipeline, keep=keep, proven=proven)  # type: ignore[arg-type]
+    assert says in said and "\n" not in said
+    assert pipeline.dropped == dropped
+
+
+def test_the_reports_say_what_became_of_the_tables() -> None:
+    report = replace(_report(True), cleanup="the pipeline's tables were dropped from dbx_ops_drill")
+    assert report.to_text().splitlines()[-1] == "  the pipeline's tables were dropped from dbx_ops_drill"
+    assert "finished 2026-12-02" in report.to_markdown()
+    assert "The pipeline's tables were dropped from dbx_ops_drill." in report.to_markdown()
+    assert "tables were dropped" in report.to_html()
+    assert report.to_dict()["cleanup"] == "the pipeline's tables were dropped from dbx_ops_drill"
+    assert "tables" not in _report(True).to_text()  # nothing said when nothing was done
