@@ -55,6 +55,19 @@ logger = logging.getLogger(__name__)
 
 #: The comment the drill puts on its schema; a schema without it that holds tables is refused.
 SCHEMA_MARK = "dbx_ops rollback drill sandbox"
+#: The comment on the drill's own state schema (``<schema>_state``).
+STATE_SCHEMA_MARK = "dbx_ops rollback drill state"
+#: The state tables dbx_ops writes: an unmarked state schema holding only these is an earlier drill's.
+STATE_TABLES = (
+    "snapshots",
+    "snapshot_events",
+    "metrics",
+    "validation_results",
+    "checklist_events",
+    "job_backups",
+    "job_journals",
+    "releases",
+)
 #: The tables the drill creates, in build order.
 TABLES = ("bronze_customers", "bronze_orders", "silver_orders", "gold_orders", "gold_daily_revenue")
 GOLD = ("gold_orders", "gold_daily_revenue")
@@ -392,11 +405,7 @@ class _Pipeline:
         spark = self.spark
         dotted = ".".join(self.schema.parts)
         if spark.catalog.databaseExists(dotted):
-            comment = ""
-            for row in spark.sql(f"DESCRIBE SCHEMA EXTENDED {self.schema.sql}").collect():
-                key = str(row[0]).strip().lower()
-                if key in ("comment", "description"):
-                    comment = str(row[1] or "")
+            comment = _schema_comment(spark, self.schema)
             # the session's temporary views are listed too; they belong to no schema
             tables = [t.name for t in spark.catalog.listTables(dotted) if not t.isTemporary]
             strangers = sorted(t for t in tables if t not in TABLES)
@@ -415,6 +424,31 @@ class _Pipeline:
                 spark.sql(f"COMMENT ON SCHEMA {self.schema.sql} IS {quote_string(SCHEMA_MARK)}")
         else:
             spark.sql(f"CREATE SCHEMA IF NOT EXISTS {self.schema.sql} COMMENT {quote_string(SCHEMA_MARK)}")
+
+    def check_state_schema(self, state_schema: str) -> str | None:
+        """Check the drill's state schema; the statement that creates it (None: it exists).
+
+        An existing one is refused when it holds a table that is not a dbx_ops state table, unless
+        it carries the drill's mark (set when the drill creates it); an unmarked one holding only
+        state tables is an earlier drill's, from before the mark, and is used as it is (the local
+        Hive metastore keeps no comment set after creation). The caller runs the statement once
+        the drill's own schema has passed its check too, so a refusal of either leaves nothing.
+        """
+        spark = self.spark
+        name = parse_table_name(state_schema)
+        dotted = ".".join(name.parts)
+        if not spark.catalog.databaseExists(dotted):
+            return f"CREATE SCHEMA IF NOT EXISTS {name.sql} COMMENT {quote_string(STATE_SCHEMA_MARK)}"
+        if _schema_comment(spark, name) == STATE_SCHEMA_MARK:
+            return None
+        tables = [t.name for t in spark.catalog.listTables(dotted) if not t.isTemporary]
+        strangers = sorted(t for t in tables if t not in STATE_TABLES)
+        if strangers:
+            raise InvalidInputError(
+                f"Schema {dotted}, where the drill keeps its record, holds tables dbx_ops did not create "
+                f"({', '.join(strangers[:5])}); give the drill a schema of its own with --schema."
+            )
+        return None
 
     def drop_tables(self) -> None:
         for table in reversed(TABLES):
@@ -1074,7 +1108,11 @@ def run_drill(
         )
         jobs = _JobDrill(ws, jobs_folder, label, now, releases=releases)
 
+    # the drill's own state schema, beside its schema, is checked like it (not a store given to it)
+    state_sql = pipeline.check_state_schema(state.schema) if store is None else None
     pipeline.prepare_schema()
+    if state_sql is not None:
+        spark.sql(state_sql)
     bar.start(f"rollback drill {label}", total)
     try:
         # 1. build ----------------------------------------------------------------------------
@@ -1442,6 +1480,14 @@ def drill_workspace(env: Mapping[str, str], folder: Path) -> Iterator[Any]:
 def clean_up(spark: Any, schema: str = DrillOptions.schema) -> None:
     """Drop the drill's tables (only the drill's) from ``schema``."""
     _Pipeline(spark, schema, 100, 1, 0).drop_tables()
+
+
+def _schema_comment(spark: Any, schema: TableName) -> str:
+    """The comment of an existing schema ("" when it has none)."""
+    for row in spark.sql(f"DESCRIBE SCHEMA EXTENDED {schema.sql}").collect():
+        if str(row[0]).strip().lower() in ("comment", "description"):
+            return str(row[1] or "")
+    return ""
 
 
 def _sentence(text: str) -> str:

@@ -228,3 +228,38 @@ def test_the_sessions_temporary_views_are_not_taken_for_strangers_in_the_schema(
     finally:
         spark.catalog.dropTempView("a_notebooks_view")
         spark.sql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+
+
+def test_the_drill_refuses_a_state_schema_holding_tables_it_did_not_create(spark, capsys) -> None:
+    schema = f"drill_{uuid.uuid4().hex[:8]}"
+    spark.sql(f"CREATE SCHEMA {schema}_state")
+    spark.sql(f"CREATE TABLE {schema}_state.payroll (id INT) USING DELTA")
+    code = main(["drill", "--rows", "1000", "--schema", schema])
+    err = capsys.readouterr().err.strip()
+    assert code == 2
+    assert err.count("\n") == 0 and f"{schema}_state, where the drill keeps its record" in err
+    assert "payroll" in err
+    assert spark.table(f"{schema}_state.payroll").count() == 0  # untouched
+    assert not spark.catalog.databaseExists(schema)  # refused before anything was created
+
+
+def test_the_state_schema_check_takes_the_drills_own_and_an_earlier_drills(spark) -> None:
+    from dbx_ops.drill import STATE_SCHEMA_MARK, _Pipeline, _schema_comment
+    from dbx_ops.names import parse_table_name
+
+    schema = f"drill_{uuid.uuid4().hex[:8]}"
+    state = f"{schema}_state"
+    pipeline = _Pipeline(spark, schema, 1000, 3, 7)
+    create = pipeline.check_state_schema(state)
+    assert create is not None and create.startswith("CREATE SCHEMA")  # not there yet
+    spark.sql(create)
+    assert _schema_comment(spark, parse_table_name(state)) == STATE_SCHEMA_MARK
+    spark.sql(f"CREATE TABLE {state}.payroll (id INT) USING DELTA")
+    assert pipeline.check_state_schema(state) is None  # marked: the drill's own, whatever it holds
+    earlier = f"{schema}_old"
+    spark.sql(f"CREATE SCHEMA {earlier}")  # no mark: an earlier drill's, if it holds only state tables
+    spark.sql(f"CREATE TABLE {earlier}.metrics (id INT) USING DELTA")
+    assert pipeline.check_state_schema(earlier) is None
+    spark.sql(f"CREATE TABLE {earlier}.payroll (id INT) USING DELTA")
+    with pytest.raises(InvalidInputError, match="payroll"):
+        pipeline.check_state_schema(earlier)
