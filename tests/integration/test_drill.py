@@ -154,15 +154,23 @@ def test_a_sabotaged_restore_fails_the_drill_and_names_the_proof(spark, tmp_path
     assert "post-mortem" in data["cleanup"]
 
 
-def test_the_drill_refuses_a_schema_it_did_not_create(spark, capsys) -> None:
+@pytest.mark.parametrize(
+    ("suffix", "says"),
+    [("", "did not create"), ("_state", "_state, where the drill keeps its record")],
+    ids=["its schema", "its state schema"],
+)
+def test_the_drill_refuses_a_schema_holding_tables_it_did_not_create(spark, capsys, suffix, says) -> None:
     schema = f"busy_{uuid.uuid4().hex[:8]}"
-    spark.sql(f"CREATE SCHEMA {schema}")
-    spark.sql(f"CREATE TABLE {schema}.payroll (id INT) USING DELTA")
+    busy = f"{schema}{suffix}"
+    spark.sql(f"CREATE SCHEMA {busy}")
+    spark.sql(f"CREATE TABLE {busy}.payroll (id INT) USING DELTA")
     code = main(["drill", "--rows", "1000", "--schema", schema])
     err = capsys.readouterr().err.strip()
     assert code == 2
-    assert err.count("\n") == 0 and "did not create" in err
-    assert spark.table(f"{schema}.payroll").count() == 0  # untouched
+    assert err.count("\n") == 0 and says in err and "payroll" in err
+    assert spark.table(f"{busy}.payroll").count() == 0  # untouched
+    # both schemas are checked before either is created
+    assert not spark.catalog.databaseExists(schema if suffix else f"{schema}_state")
 
 
 @pytest.mark.parametrize("args", [["--rows", "5"], ["--schema", "a.b.c"], ["--label", "bad label!"]])
@@ -228,19 +236,6 @@ def test_the_sessions_temporary_views_are_not_taken_for_strangers_in_the_schema(
     finally:
         spark.catalog.dropTempView("a_notebooks_view")
         spark.sql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
-
-
-def test_the_drill_refuses_a_state_schema_holding_tables_it_did_not_create(spark, capsys) -> None:
-    schema = f"drill_{uuid.uuid4().hex[:8]}"
-    spark.sql(f"CREATE SCHEMA {schema}_state")
-    spark.sql(f"CREATE TABLE {schema}_state.payroll (id INT) USING DELTA")
-    code = main(["drill", "--rows", "1000", "--schema", schema])
-    err = capsys.readouterr().err.strip()
-    assert code == 2
-    assert err.count("\n") == 0 and f"{schema}_state, where the drill keeps its record" in err
-    assert "payroll" in err
-    assert spark.table(f"{schema}_state.payroll").count() == 0  # untouched
-    assert not spark.catalog.databaseExists(schema)  # refused before anything was created
 
 
 def test_the_state_schema_check_takes_the_drills_own_and_an_earlier_drills(spark) -> None:
